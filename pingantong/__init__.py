@@ -1,0 +1,1 @@
+"""平安通 operations platform."""

@@ -1,0 +1,6 @@
+"""Web pages of the accounts app (mounted at /accounts/)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "accounts"
+urlpatterns: list = []

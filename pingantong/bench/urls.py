@@ -1,0 +1,6 @@
+"""Web pages of the bench app (mounted at /bench/)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "bench"
+urlpatterns: list = []

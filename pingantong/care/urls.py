@@ -1,0 +1,6 @@
+"""Web pages of the care app (mounted at /care/)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "care"
+urlpatterns: list = []

@@ -1,0 +1,105 @@
+"""Pages of the platform shell, and the base classes every page over personal data inherits."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from auditlog.models import LogEntry
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.generic import DetailView, ListView
+
+from pingantong.accounts.choices import Role
+
+from .access import user_may
+
+
+class RestrictedQuerysetMixin(LoginRequiredMixin):
+    """Pages over a restricted model: the queryset is always `restrict(user, restrict_action)`."""
+
+    restrict_action = "view"
+    model = None
+
+    def get_queryset(self):
+        qs = super().get_queryset()  # type: ignore[misc]
+        return qs.restrict(self.request.user, self.restrict_action)  # type: ignore[attr-defined]
+
+
+class RestrictedListView(RestrictedQuerysetMixin, ListView):
+    paginate_by = 50
+
+
+class RestrictedDetailView(RestrictedQuerysetMixin, DetailView):
+    pass
+
+
+def require_role(request: HttpRequest, *roles: str) -> None:
+    if not request.user.is_authenticated or not request.user.has_role(*roles):
+        raise PermissionDenied
+
+
+def require_object_access(request: HttpRequest, action: str, obj) -> None:
+    if not user_may(request.user, action, obj):
+        raise PermissionDenied
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page: what this user's roles and regions are, and their entry points."""
+    assignments = request.user.role_assignments.select_related("region", "region__parent").order_by("role")
+    widgets = []
+    from .home import collect_widgets
+
+    widgets = collect_widgets(request)
+    return render(request, "core/home.html", {"assignments": assignments, "widgets": widgets})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database reachability for load balancers and monitoring."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        db_ok = True
+    except Exception:  # noqa: BLE001 - report, don't raise
+        db_ok = False
+    return JsonResponse({"status": "ok" if db_ok else "degraded", "database": db_ok}, status=200 if db_ok else 503)
+
+
+AUDIT_ROLES = (Role.AUDITOR, Role.SYSADMIN, Role.DISTRICT)
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Search the audit log: who read or changed what, when, from where and why (X2, I1)."""
+    require_role(request, *AUDIT_ROLES)
+    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")
+    q = request.GET
+    if q.get("actor"):
+        entries = entries.filter(actor__username__icontains=q["actor"].strip())
+    if q.get("action") not in (None, ""):
+        try:
+            entries = entries.filter(action=int(q["action"]))
+        except ValueError:
+            pass
+    if q.get("model"):
+        entries = entries.filter(content_type__model__icontains=q["model"].strip())
+    if q.get("object"):
+        entries = entries.filter(object_repr__icontains=q["object"].strip())
+    tz = timezone.get_current_timezone()
+    if (start := parse_date(q.get("from", "") or "")) is not None:
+        entries = entries.filter(timestamp__gte=datetime.combine(start, time.min, tzinfo=tz))
+    if (end := parse_date(q.get("to", "") or "")) is not None:
+        entries = entries.filter(timestamp__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz))
+    page = Paginator(entries, 50).get_page(q.get("page"))
+    return render(
+        request,
+        "core/audit_log.html",
+        {"page": page, "actions": LogEntry.Action.choices, "query": q},
+    )

@@ -1,0 +1,200 @@
+"""Watch protocol messages → `DeviceEvent`s (FORMATS.md §1.2–1.5).
+
+Differences from Traccar, on purpose:
+
+* **Every** set status bit becomes an alarm (Traccar keeps only the first match), so an SOS sent
+  together with low battery keeps the SOS. An `AL*` frame with no mapped bit gives `other`
+  (Traccar: `general`); it is a deliberate alarm message, so it is never silently a position.
+* Date and time are read in the device's clock zone (`tz_offset_minutes`, +08:00 by default) and
+  converted to UTC. Traccar reads them as UTC, but Chinese watches keep local time unless told
+  otherwise with `LZ` (FORMATS.md §1.7); the zone is a per-device setting.
+* A `V` (no fix) record with coordinates exactly 0,0 gives no position, only cells/Wi-Fi in
+  `extra` for LBS lookup: 0,0 must never be plotted.
+* A heart rate of 0 (`heart,0`) is a failed measurement, not a reading: no vital, `extra` notes it.
+* No media is stored by the codec: `TK`/`JXTK`/`img` give an `other` event with the payload size.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pingantong.gateway.events import DeviceEvent, Position
+
+PROTOCOL = "watch"
+
+STATUS_ALARM_BITS: tuple[tuple[int, str], ...] = (
+    (0, "low_battery"),
+    (1, "geofence_exit"),
+    (2, "geofence_enter"),
+    (14, "power_cut"),
+    (16, "sos"),
+    (17, "low_battery"),
+    (18, "geofence_exit"),
+    (19, "geofence_enter"),
+    (20, "removed"),
+    (21, "fall"),
+    (22, "fall"),
+)
+"""Status word bit → alarm (FORMATS.md §1.5). Data, not code, so a model table can override it."""
+
+_HEX4 = re.compile(rb"[0-9A-Fa-f]{4}\*")
+_HEXLETTERS = re.compile(r"[A-Fa-f]")
+
+
+class WatchFormatError(ValueError):
+    """The frame does not have the `[MM*ID*[IDX*]LLLL*CONTENT]` shape."""
+
+
+@dataclass(slots=True, frozen=True)
+class WatchFrame:
+    """The header of one frame and its raw content (bytes: `TK` voice is binary)."""
+
+    vendor: str
+    device_id: str
+    index: str | None
+    length_field: str
+    content: bytes
+
+    @property
+    def message_type(self) -> str:
+        end = self.content.find(b",")
+        head = self.content if end < 0 else self.content[:end]
+        return head.decode("ascii", "replace")
+
+    def fields(self) -> list[str]:
+        """The comma-separated values after TYPE, as text (UTF-8, undecodable bytes replaced)."""
+        end = self.content.find(b",")
+        if end < 0:
+            return []
+        return self.content[end + 1 :].decode("utf-8", "replace").split(",")
+
+
+def parse_frame(frame: bytes) -> WatchFrame:
+    """Split an un-escaped ``[…]`` frame into header fields and content."""
+    if len(frame) < 2 or frame[:1] != b"[" or frame[-1:] != b"]":
+        raise WatchFormatError("frame must start with '[' and end with ']'")
+    body = frame[1:-1]
+    parts = body.split(b"*", 2)
+    if len(parts) < 3:
+        raise WatchFormatError("header needs vendor*id*length*content")
+    vendor_b, id_b, rest = parts
+    if not vendor_b or not vendor_b.isalnum() or len(vendor_b) > 8:
+        raise WatchFormatError(f"bad vendor tag {vendor_b[:16]!r}")
+    if not id_b or not id_b.isalnum() or len(id_b) > 24:
+        raise WatchFormatError(f"bad device id {id_b[:32]!r}")
+    index: str | None = None
+    if _HEX4.match(rest) and _HEX4.match(rest, 5):
+        index = rest[:4].decode()
+        rest = rest[5:]
+    if not _HEX4.match(rest):
+        raise WatchFormatError("missing 4-hex-digit length field")
+    return WatchFrame(vendor_b.decode(), id_b.decode(), index, rest[:4].decode(), rest[5:])
+
+
+def _num(value: str, kind: type = float) -> Any:
+    value = value.strip()
+    if not value:
+        return None
+    return kind(float(value)) if kind is int else kind(value)
+
+
+def _device_time(date: str, time: str, tz_offset_minutes: int) -> datetime | None:
+    try:
+        local = datetime.strptime(date.strip() + time.strip()[:6], "%d%m%y%H%M%S")  # noqa: DTZ007
+    except ValueError:
+        return None
+    return (local - timedelta(minutes=tz_offset_minutes)).replace(tzinfo=UTC)
+
+
+def _coordinate(value: str, hemisphere: str) -> float:
+    number = float(value.strip())
+    return -abs(number) if hemisphere.strip().upper() in ("S", "W") else number
+
+
+def status_alarms(status: int) -> list[str]:
+    return [name for bit, name in STATUS_ALARM_BITS if status >> bit & 1]
+
+
+def _network(tail: list[str]) -> dict[str, Any]:
+    """Cells and Wi-Fi after the status word, for LBS lookup; best effort, never raises."""
+    out: dict[str, Any] = {}
+    if len(tail) > 3 and _HEXLETTERS.search(tail[3]):
+        return out  # Traccar's rule: letters in the MNC slot mean an unknown layout
+    try:
+        i = 0
+        cell_count = int(tail[i])
+        i += 1
+        cells = []
+        if cell_count > 0:
+            mcc, mnc = int(tail[i + 1]), int(tail[i + 2])
+            i += 3
+            for _ in range(cell_count):
+                lac, cid, rssi = tail[i : i + 3]
+                base = 16 if _HEXLETTERS.search(lac + cid) else 10
+                cells.append(
+                    {"mcc": mcc, "mnc": mnc, "lac": int(lac, base), "cid": int(cid, base),
+                     "rssi": int(rssi) if rssi.strip() else None}
+                )
+                i += 3
+        if cells:
+            out["cells"] = cells
+        wifi_count = int(tail[i]) if i < len(tail) and tail[i].strip() else 0
+        i += 1
+        wifi = []
+        for _ in range(wifi_count):
+            ssid, mac, rssi = tail[i : i + 3]
+            i += 3
+            if mac.strip() and mac.strip() != "0":
+                wifi.append({"ssid": ssid, "mac": mac.strip().lower(),
+                             "rssi": int(rssi) if rssi.strip() else None})
+        if wifi:
+            out["wifi"] = wifi
+    except (ValueError, IndexError):
+        pass
+    return out
+
+
+def decode_position(frame: WatchFrame, tz_offset_minutes: int) -> DeviceEvent:
+    """UD*/AL*/WT* body (FORMATS.md §1.4). Raises ValueError/IndexError on a broken body."""
+    v = frame.fields()
+    mtype = frame.message_type
+    is_alarm_message = mtype.startswith("AL")
+    valid = v[2].strip().upper() == "A"
+    lat, lon = _coordinate(v[3], v[4]), _coordinate(v[5], v[6])
+    position = None
+    if valid or lat != 0.0 or lon != 0.0:
+        position = Position(
+            latitude=lat,
+            longitude=lon,
+            valid=valid,
+            speed_kmh=_num(v[7]),
+            course_deg=_num(v[8]),
+            altitude_m=_num(v[9]),
+            satellites=_num(v[10], int),
+        )
+    status_text = v[15].strip() if len(v) > 15 else ""
+    status = int(status_text, 16) if status_text else 0
+    alarms = status_alarms(status)
+    if is_alarm_message and not alarms:
+        alarms = ["other"]
+    extra: dict[str, Any] = {"status": status_text} if status_text else {}
+    if status >> 4 & 1:
+        extra["motion"] = True
+    extra.update(_network(v[16:]))
+    return DeviceEvent(
+        protocol=PROTOCOL,
+        device_id=frame.device_id,
+        message=mtype,
+        kind="alarm" if alarms else "position",
+        device_time=_device_time(v[0], v[1], tz_offset_minutes),
+        position=position,
+        alarms=alarms,
+        signal_pct=_num(v[11], int) if len(v) > 11 else None,
+        battery_pct=_num(v[12], int) if len(v) > 12 else None,
+        steps=_num(v[13], int) if len(v) > 13 else None,
+        archived=mtype == "UD2",
+        extra=extra,
+    )

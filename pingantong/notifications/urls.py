@@ -1,0 +1,6 @@
+"""Web pages of the notifications app (mounted at /notifications/)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "notifications"
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Test helpers shared by every app: users with roles, services, the browser."""

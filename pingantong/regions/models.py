@@ -47,7 +47,52 @@ def level_of(code: str) -> int:
 
 
 def prefix_of(code: str) -> str:
+    """The significant leading digits of a code: every descendant's code starts with them."""
     return code[: PREFIX_LENGTH[RegionLevel(level_of(code))]]
+
+
+def parent_code_of(code: str) -> str | None:
+    """The code of the division directly above, derived from the code alone (None for a province).
+
+    The parent is the code cut to the prefix length of the level above and padded with zeros. For a
+    town of a city without counties (东莞市 441900003000) that is the city itself, as it should be.
+    """
+    level = level_of(code)
+    if level == RegionLevel.PROVINCE:
+        return None
+    return code[: PREFIX_LENGTH[RegionLevel(level - 1)]].ljust(12, "0")
+
+
+def ancestor_codes_of(code: str) -> list[str]:
+    """The codes of every division above `code`, from the province down."""
+    result = []
+    parent = parent_code_of(code)
+    while parent is not None:
+        result.append(parent)
+        parent = parent_code_of(parent)
+    return list(reversed(result))
+
+
+# Official names end in the body's formal title; lists and the tree show the everyday name.
+_SHORT_NAME_SUFFIXES = (
+    ("村村民委员会", "村"),
+    ("村民委员会", "村"),
+    ("村委会", "村"),
+    ("社区居民委员会", "社区"),
+    ("社区居委会", "社区"),
+    ("居民委员会", "社区"),
+    ("居委会", "社区"),
+    ("街道办事处", "街道"),
+)
+
+
+def short_name_of(name: str) -> str:
+    """The everyday name: 列东村村民委员会 → 列东村, 红印山社区居委会 → 红印山社区, 白沙村委会 → 白沙村."""
+    for suffix, replacement in _SHORT_NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            stem = name[: -len(suffix)]
+            return stem if stem.endswith(replacement) else stem + replacement
+    return name
 
 
 class Region(models.Model):
@@ -55,9 +100,16 @@ class Region(models.Model):
 
     code = models.CharField(_("division code"), max_length=12, primary_key=True)
     name = models.CharField(_("name"), max_length=100)
+    # The everyday name (列东村 for 列东村村民委员会); derived by the loader, see short_name_of().
+    short_name = models.CharField(_("short name"), max_length=100, blank=True)
     level = models.PositiveSmallIntegerField(_("level"), choices=RegionLevel.choices, db_index=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
     )
     # Urban-rural classification code of villages (111 main urban area … 220 village); blank above.
     urban_rural_code = models.CharField(_("urban-rural code"), max_length=3, blank=True)
@@ -71,8 +123,12 @@ class Region(models.Model):
         return self.name
 
     @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+    @property
     def prefix(self) -> str:
-        return PREFIX_LENGTH_BY_LEVEL[self.level](self.code)
+        return prefix_of(self.code)
 
     def full_name(self) -> str:
         """The name with its ancestors below the province, e.g. 三明市三元区城关街道."""
@@ -93,6 +149,3 @@ class Region(models.Model):
 
     def contains(self, code: str) -> bool:
         return code.startswith(self.prefix)
-
-
-PREFIX_LENGTH_BY_LEVEL = {level: (lambda n: lambda code: code[:n])(n) for level, n in PREFIX_LENGTH.items()}

@@ -1,0 +1,163 @@
+"""`pingantong bench [NAME ...]`: the project's benchmarks, one command.
+
+Each app contributes functions `bench_<name>(scale: float) -> dict` in `pingantong/<app>/bench.py`.
+A result dict holds `figures`: a list of {"name", "value", "unit", "target"?, "ceiling"?} where
+`ceiling` is the same figure for the bare baseline measured in the same run (asyncio echo, raw
+inserts). The table is printed and the JSON written to var/bench/<timestamp>.json (and --json PATH).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import platform
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+APPS = ["gateway", "alarms", "clients", "care", "notifications", "reports", "devices"]
+
+
+def discover() -> dict[str, object]:
+    found: dict[str, object] = {}
+    for app in APPS:
+        try:
+            module = importlib.import_module(f"pingantong.{app}.bench")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"pingantong.{app}.bench":
+                continue
+            raise
+        for name, func in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("bench_") and func.__module__ == module.__name__:
+                found[name.removeprefix("bench_")] = func
+    return found
+
+
+class Command(BaseCommand):
+    help = "Run the benchmarks (all, or the ones named) and record the results."
+
+    def add_arguments(self, parser):
+        parser.add_argument("names", nargs="*", help="benchmarks to run (default: all); `--list` shows them")
+        parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+        parser.add_argument("--scale", type=float, default=1.0, help="1.0 = the targets' full size")
+        parser.add_argument("--json", dest="json_path", default="", help="also write the results here")
+        parser.add_argument(
+            "--in-place",
+            action="store_true",
+            help="run against the configured database instead of a scratch one (never on production data)",
+        )
+
+    def handle(self, *args, **opts):
+        benches = discover()
+        if opts["list"]:
+            for name, func in sorted(benches.items()):
+                doc = (inspect.getdoc(func) or "").splitlines()
+                self.stdout.write(f"{name:24} {doc[0] if doc else ''}")
+            return
+        names = opts["names"] or sorted(benches)
+        if unknown := [n for n in names if n not in benches]:
+            raise CommandError(
+                f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(sorted(benches))}"
+            )
+        if opts["scale"] <= 0:
+            raise CommandError("--scale must be positive")
+        if not opts["in_place"]:
+            self.use_scratch_database()
+        results = {
+            "started_at": timezone.now().isoformat(),
+            "machine": {
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "cpus": _cpu_count(),
+                "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            },
+            "scale": opts["scale"],
+            "benchmarks": {},
+        }
+        for name in names:
+            self.stdout.write(self.style.MIGRATE_HEADING(f"== {name}"))
+            started = time.perf_counter()
+            try:
+                outcome = benches[name](opts["scale"])  # type: ignore[operator]
+            except Exception as exc:
+                outcome = {"error": f"{type(exc).__name__}: {exc}", "figures": []}
+                self.stderr.write(f"{name} failed: {outcome['error']}")
+            outcome["seconds"] = round(time.perf_counter() - started, 2)
+            results["benchmarks"][name] = outcome
+            self.print_table(outcome)
+        out_dir = settings.VAR_DIR / "bench"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"{timezone.now():%Y%m%dT%H%M%S}.json"
+        text = json.dumps(results, ensure_ascii=False, indent=2, default=str)
+        path.write_text(text)
+        if opts["json_path"]:
+            Path(opts["json_path"]).write_text(text)
+        self.stdout.write(f"results: {path}")
+
+    def use_scratch_database(self) -> None:
+        """Benchmarks generate 100,000 clients and millions of events: never in the real database.
+
+        SQLite: a fresh file under var/bench/. PostgreSQL: a database named `<name>_bench` on the same
+        server, recreated for each run.
+        """
+        from django.core.management import call_command
+        from django.db import connections
+
+        db = connections.databases["default"]
+        connections["default"].close()
+        if db["ENGINE"].endswith("sqlite3"):
+            path = settings.VAR_DIR / "bench" / "bench.sqlite3"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            db["NAME"] = str(path)
+        else:
+            import psycopg
+
+            name = f"{db['NAME']}_bench"
+            conninfo = {
+                k: v
+                for k, v in {
+                    "host": db.get("HOST"),
+                    "port": db.get("PORT"),
+                    "user": db.get("USER"),
+                    "password": db.get("PASSWORD"),
+                    "dbname": db["NAME"],
+                }.items()
+                if v
+            }
+            with psycopg.connect(**conninfo, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}"')
+            db["NAME"] = name
+        self.stdout.write(f"scratch database: {db['NAME']}")
+        call_command("migrate", interactive=False, verbosity=0)
+
+    def print_table(self, outcome: dict) -> None:
+        figures = outcome.get("figures", [])
+        if not figures:
+            return
+        self.stdout.write(f"  {'figure':44} {'value':>12} {'unit':8} {'target':>12} {'ceiling':>12}")
+        for fig in figures:
+            self.stdout.write(
+                f"  {fig['name'][:44]:44} {_fmt(fig.get('value')):>12} {fig.get('unit', ''):8} "
+                f"{_fmt(fig.get('target')):>12} {_fmt(fig.get('ceiling')):>12}"
+            )
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

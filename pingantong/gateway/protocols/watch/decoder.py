@@ -8,8 +8,8 @@ Differences from Traccar, on purpose:
 * Date and time are read in the device's clock zone (`tz_offset_minutes`, +08:00 by default) and
   converted to UTC. Traccar reads them as UTC, but Chinese watches keep local time unless told
   otherwise with `LZ` (FORMATS.md §1.7); the zone is a per-device setting.
-* A `V` (no fix) record with coordinates exactly 0,0 gives no position, only cells/Wi-Fi in
-  `extra` for LBS lookup: 0,0 must never be plotted.
+* A record with coordinates exactly 0,0 (typically `V`, no fix) gives no position, only
+  cells/Wi-Fi in `extra` for LBS lookup: 0,0 must never be plotted.
 * A heart rate of 0 (`heart,0`) is a failed measurement, not a reading: no vital, `extra` notes it.
 * No media is stored by the codec: `TK`/`JXTK`/`img` give an `other` event with the payload size.
 """
@@ -103,7 +103,7 @@ def _num(value: str, kind: type = float) -> Any:
 
 def _device_time(date: str, time: str, tz_offset_minutes: int) -> datetime | None:
     try:
-        local = datetime.strptime(date.strip() + time.strip()[:6], "%d%m%y%H%M%S")  # noqa: DTZ007
+        local = datetime.strptime(date.strip() + time.strip()[:6], "%d%m%y%H%M%S")
     except ValueError:
         return None
     return (local - timedelta(minutes=tz_offset_minutes)).replace(tzinfo=UTC)
@@ -121,11 +121,11 @@ def status_alarms(status: int) -> list[str]:
 def _network(tail: list[str]) -> dict[str, Any]:
     """Cells and Wi-Fi after the status word, for LBS lookup; best effort, never raises."""
     out: dict[str, Any] = {}
-    if len(tail) > 3 and _HEXLETTERS.search(tail[3]):
-        return out  # Traccar's rule: letters in the MNC slot mean an unknown layout
     try:
         i = 0
         cell_count = int(tail[i])
+        if cell_count > 0 and len(tail) > 3 and _HEXLETTERS.search(tail[3]):
+            return out  # Traccar's rule: letters in the MNC slot mean an unknown layout
         i += 1
         cells = []
         if cell_count > 0:
@@ -135,8 +135,13 @@ def _network(tail: list[str]) -> dict[str, Any]:
                 lac, cid, rssi = tail[i : i + 3]
                 base = 16 if _HEXLETTERS.search(lac + cid) else 10
                 cells.append(
-                    {"mcc": mcc, "mnc": mnc, "lac": int(lac, base), "cid": int(cid, base),
-                     "rssi": int(rssi) if rssi.strip() else None}
+                    {
+                        "mcc": mcc,
+                        "mnc": mnc,
+                        "lac": int(lac, base),
+                        "cid": int(cid, base),
+                        "rssi": int(rssi) if rssi.strip() else None,
+                    }
                 )
                 i += 3
         if cells:
@@ -148,8 +153,9 @@ def _network(tail: list[str]) -> dict[str, Any]:
             ssid, mac, rssi = tail[i : i + 3]
             i += 3
             if mac.strip() and mac.strip() != "0":
-                wifi.append({"ssid": ssid, "mac": mac.strip().lower(),
-                             "rssi": int(rssi) if rssi.strip() else None})
+                wifi.append(
+                    {"ssid": ssid, "mac": mac.strip().lower(), "rssi": int(rssi) if rssi.strip() else None}
+                )
         if wifi:
             out["wifi"] = wifi
     except (ValueError, IndexError):
@@ -165,7 +171,7 @@ def decode_position(frame: WatchFrame, tz_offset_minutes: int) -> DeviceEvent:
     valid = v[2].strip().upper() == "A"
     lat, lon = _coordinate(v[3], v[4]), _coordinate(v[5], v[6])
     position = None
-    if valid or lat != 0.0 or lon != 0.0:
+    if lat != 0.0 or lon != 0.0:  # 0,0 means "no coordinates": never plot it
         position = Position(
             latitude=lat,
             longitude=lon,
@@ -198,3 +204,118 @@ def decode_position(frame: WatchFrame, tz_offset_minutes: int) -> DeviceEvent:
         archived=mtype == "UD2",
         extra=extra,
     )
+
+
+def _positive(value: str | None, kind: type = float) -> Any:
+    """A measurement, or None when absent, unparsable or not positive (0 = 'no reading')."""
+    if value is None:
+        return None
+    try:
+        number = _num(value, kind)
+    except ValueError:
+        return None
+    return number if number is not None and number > 0 else None
+
+
+def _vitals(mtype: str, v: list[str]) -> dict[str, float]:
+    """Health messages (FORMATS.md §1.3) → contract vital keys, only the readings present."""
+    get = lambda i: v[i] if i < len(v) else None  # noqa: E731
+    kind = mtype.upper()
+    vitals: dict[str, float] = {}
+    if kind in ("PULSE", "HEART"):
+        vitals["heart_rate_bpm"] = _positive(get(0), int)
+    elif kind in ("BLOOD", "BPHRT"):
+        vitals["bp_systolic_mmhg"] = _positive(get(0), int)
+        vitals["bp_diastolic_mmhg"] = _positive(get(1), int)
+        vitals["heart_rate_bpm"] = _positive(get(2), int)
+    elif kind == "TEMP":
+        vitals["body_temp_c"] = _positive(get(0))
+    elif kind == "BTEMP2":
+        if (_positive(get(0)) or 0) > 0:
+            vitals["body_temp_c"] = _positive(get(1))
+    elif kind == "OXYGEN":
+        vitals["spo2_pct"] = _positive(get(1), int)
+    return {k: val for k, val in vitals.items() if val is not None}
+
+
+HEALTH_TYPES = frozenset({"PULSE", "HEART", "BLOOD", "BPHRT", "TEMP", "BTEMP2", "OXYGEN"})
+MEDIA_TYPES = ("TK", "TK2", "JXTK", "IMG")
+
+
+def _event(frame: WatchFrame, kind: str, **fields: Any) -> DeviceEvent:
+    return DeviceEvent(
+        protocol=PROTOCOL, device_id=frame.device_id, message=frame.message_type, kind=kind, **fields
+    )
+
+
+def _media(frame: WatchFrame) -> DeviceEvent:
+    """Voice/image uploads: size and chunk info only; media storage is the listener's job."""
+    mtype = frame.message_type
+    extra: dict[str, Any] = {"media": "image/jpeg" if mtype.upper() == "IMG" else "audio/amr"}
+    comma = frame.content.find(b",")
+    payload = b"" if comma < 0 else frame.content[comma + 1 :]
+    if mtype.upper() == "JXTK":
+        head = payload.split(b",", 4)
+        if len(head) == 5:
+            extra.update(
+                name=head[1].decode("utf-8", "replace"),
+                chunk=_positive(head[2].decode("ascii", "replace"), int),
+                chunks=_positive(head[3].decode("ascii", "replace"), int),
+            )
+            payload = head[4]
+    extra["media_bytes"] = len(payload)
+    return _event(frame, "other", extra=extra)
+
+
+def decode_message(
+    frame: WatchFrame, tz_offset_minutes: int
+) -> tuple[list[DeviceEvent], str | None, str | None]:
+    """One frame → (events, reply content or None, error or None). Never raises."""
+    mtype = frame.message_type
+    upper = mtype.upper()
+    v = frame.fields()
+    if upper.startswith("AL") or upper.startswith("UD") or upper.startswith("WT"):
+        reply = "AL" if upper.startswith("AL") else None
+        try:
+            return [decode_position(frame, tz_offset_minutes)], reply, None
+        except (ValueError, IndexError) as exc:
+            error = f"{mtype}: malformed position body ({exc.__class__.__name__}: {exc})"
+            if reply:  # an alarm frame: keep the call for help even if the body is broken
+                return [_event(frame, "alarm", alarms=["other"], extra={"malformed": True})], reply, error
+            return [], None, error
+    if upper == "LK":
+        extra: dict[str, Any] = {}
+        if len(v) >= 3:
+            extra["tumbles"] = _positive(v[1], int) or 0
+            return (
+                [
+                    _event(
+                        frame,
+                        "heartbeat",
+                        steps=_num_or_none(v[0]),
+                        battery_pct=_num_or_none(v[2]),
+                        extra=extra,
+                    )
+                ],
+                "LK",
+                None,
+            )
+        return [_event(frame, "heartbeat")], "LK", None
+    if upper == "INIT":
+        return [_event(frame, "login")], "INIT,1", None
+    if upper in ("TKQ", "TKQ2"):
+        return [_event(frame, "other")], mtype, None
+    if upper in HEALTH_TYPES:
+        vitals = _vitals(mtype, v)
+        extra = {} if vitals else {"measurement_failed": True}
+        return [_event(frame, "vitals", vitals=vitals, extra=extra)], None, None
+    if upper in MEDIA_TYPES:
+        return [_media(frame)], "JXTKR,1" if upper == "JXTK" else None, None
+    return [_event(frame, "other")], None, None
+
+
+def _num_or_none(value: str) -> int | None:
+    try:
+        return _num(value, int)
+    except ValueError:
+        return None

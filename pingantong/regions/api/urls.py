@@ -2,5 +2,8 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .views import RegionViewSet
+
 router = SimpleRouter(trailing_slash=True)
+router.register("regions", RegionViewSet, basename="region")
 urlpatterns = router.urls

@@ -1,0 +1,90 @@
+"""Reads of the clients app. Other apps read consent and contacts through these functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection
+from django.db.models import OuterRef, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
+
+from .choices import ConsentPurpose
+from .models import Client, Consent, Contact
+
+
+def latest_consent(client: Client | int, purpose: str) -> Consent | None:
+    """The latest consent record of `client` for `purpose` (None if never recorded)."""
+    client_id = client if isinstance(client, int) else client.pk
+    return (
+        Consent.objects.filter(client_id=client_id, purpose=purpose).order_by("-effective_at", "-id").first()
+    )
+
+
+def has_consent(client: Client | int, purpose: str | ConsentPurpose) -> bool:
+    """Does the client's *current* recorded wish allow `purpose`? Never recorded = no (X2).
+
+    Read at every use, never cached: a withdrawal is effective from the moment it is recorded.
+    Purposes: location_query (S07), location_share (S08), health_data (S22–S24), provincial_sync (I2).
+    """
+    from django.utils import timezone
+
+    client_id = client if isinstance(client, int) else client.pk
+    record = (
+        Consent.objects.filter(client_id=client_id, purpose=str(purpose), effective_at__lte=timezone.now())
+        .order_by("-effective_at", "-id")
+        .values_list("granted", flat=True)
+        .first()
+    )
+    return bool(record)
+
+
+def consent_states(client: Client) -> dict[str, Consent | None]:
+    """Every purpose → its latest record (for the client page)."""
+    latest: dict[str, Consent | None] = dict.fromkeys(ConsentPurpose.values)
+    for record in (
+        Consent.objects.filter(client=client)
+        .select_related("recorded_by")
+        .order_by("purpose", "-effective_at", "-id")
+    ):
+        if latest.get(record.purpose) is None:
+            latest[record.purpose] = record
+    return latest
+
+
+def with_consent(queryset: QuerySet[Client], purpose: str | ConsentPurpose) -> QuerySet[Client]:
+    """`queryset` cut to the clients whose latest consent for `purpose` is a grant (bulk form)."""
+    from django.utils import timezone
+
+    latest_granted = (
+        Consent.objects.filter(client=OuterRef("pk"), purpose=str(purpose), effective_at__lte=timezone.now())
+        .order_by("-effective_at", "-id")
+        .values("granted")[:1]
+    )
+    return queryset.annotate(_consent=Subquery(latest_granted)).filter(_consent=True)
+
+
+def contacts_in_order(client: Client) -> list[Contact]:
+    """Emergency contacts in calling order (priority 1 first)."""
+    return list(client.contacts.order_by("priority", "id"))
+
+
+def filter_category(queryset: QuerySet[Client], categories: Iterable[str]) -> QuerySet[Client]:
+    """Clients holding any of `categories` (JSON list): jsonb containment on PostgreSQL, text match on
+    SQLite. Category values are distinct lowercase words, so the quoted match cannot misfire."""
+    wanted = [c for c in categories if c]
+    if not wanted:
+        return queryset
+    if connection.vendor == "postgresql":
+        from django.db.models import Q
+
+        q = Q()
+        for value in wanted:
+            q |= Q(categories__contains=[value])
+        return queryset.filter(q)
+    from django.db.models import Q
+
+    annotated = queryset.annotate(_categories_text=Cast("categories", TextField()))
+    q = Q()
+    for value in wanted:
+        q |= Q(_categories_text__contains=f'"{value}"')
+    return annotated.filter(q)

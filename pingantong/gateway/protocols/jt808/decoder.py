@@ -158,7 +158,9 @@ def _batch(b: _Builder, body: bytes) -> list[DeviceEvent]:
 
 
 def _vendor_batch(b: _Builder, body: bytes) -> list[DeviceEvent]:
-    """0x0210: items {len BYTE, body}; a 7-byte item is battery BYTE + BCD time."""
+    """0x0210: a 7-byte body is battery BYTE + BCD time; otherwise items {len BYTE, 0x0200 body}."""
+    if len(body) == 7:
+        return [b.event("status", battery_pct=min(body[0], 100), device_time=bcd_time(body[1:], b.tz))]
     events: list[DeviceEvent] = []
     i = 0
     while i < len(body):

@@ -1,0 +1,273 @@
+"""The rules stage: after an event is committed, pure rules turn it into decisions and one engine
+applies them (ARCHITECTURE.md §3).
+
+    register_rule(fn)                      # fn(event: DeviceEvent, ctx: RuleContext) -> list[Decision]
+    register_applier(DecisionType, fn)     # fn(decision) -> None, or fn(list[decision]) with batch=True
+
+Rules never write; only the engine applies decisions, each applier in its own transaction, so a
+failing rule or applier is logged and cannot stop the others. Events are handed over in commit
+order by one pipeline thread, so a device's events are processed in the order they were stored
+(S01: an SOS is never overtaken by a later heartbeat's state). An event is marked `processed_at`
+once its decisions are applied; `recover_unprocessed()` replays what a crashed gateway stored but
+did not process, so a stored SOS always reaches the alarm rule.
+
+How the alarm centre hooks in (pingantong/alarms): write a rule returning `RaiseAlarm` for events
+with alarms, and register an applier that calls `pingantong.alarms.actions.raise_alarm`:
+
+    def alarm_rule(event, ctx):
+        return [RaiseAlarm(alarm_type=a, event_id=ctx.event_id, device_pk=ctx.device_pk,
+                           device_identity=ctx.device_identity, protocol=ctx.protocol,
+                           client_id=ctx.client_id, unbound=ctx.unbound,
+                           occurred_at=event.device_time or ctx.received_at) for a in event.alarms]
+    register_rule(alarm_rule)
+    register_applier(RaiseAlarm, lambda d: raise_alarm(...))
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.db import transaction
+from django.utils import timezone
+
+from pingantong.gateway.events import DeviceEvent
+
+log = logging.getLogger("pingantong.gateway.pipeline")
+
+LIFE_SIGN_HISTORY_SPACING = timedelta(minutes=15)
+"""At most one `LifeSign` history row per device per this interval (the latest sits on DeviceState)."""
+
+MOVEMENT_SPEED_KMH = 3.0
+"""A valid fix faster than walking pace counts as movement of the person (JT/T 808 trackers)."""
+
+
+# --- Decisions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Base class of everything a rule may decide."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateDeviceState(Decision):
+    """Refresh a device's latest state from one event (only fields that are not None)."""
+
+    device_pk: int
+    seen_at: datetime
+    position: tuple[float, float, bool, datetime] | None = None  # lat, lon, valid, time
+    battery_pct: int | None = None
+    signal_pct: int | None = None
+    steps: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLifeSign(Decision):
+    """The person (not only the device) showed they are alive at `occurred_at` (S04–S06, Q1)."""
+
+    device_pk: int
+    occurred_at: datetime
+    source: str  # LifeSignSource value
+    event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseAlarm(Decision):
+    """An alarm to raise; applied by the alarm centre's applier (pingantong.alarms)."""
+
+    alarm_type: str
+    event_id: int
+    device_pk: int | None
+    device_identity: str
+    protocol: str
+    client_id: Any
+    unbound: bool
+    occurred_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- Context -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """What a rule may know besides the event: the stored event id, the registry row (None for a
+    terminal not in the registry), and what the engine remembers of the device."""
+
+    event_id: int
+    received_at: datetime
+    protocol: str
+    device_identity: str
+    device: Any = None  # pingantong.devices.models.Device | None
+    previous_steps: int | None = None
+    gateway_node: str = ""
+
+    @property
+    def device_pk(self) -> int | None:
+        return self.device.pk if self.device is not None else None
+
+    @property
+    def client_id(self) -> Any:
+        return getattr(self.device, "client_id", None) if self.device is not None else None
+
+    @property
+    def client(self) -> Any:
+        return getattr(self.device, "client", None) if self.device is not None else None
+
+    @property
+    def unbound(self) -> bool:
+        """True for unknown terminals and for registered ones not bound to a client."""
+        return self.client_id is None
+
+    @property
+    def proves_person(self) -> bool:
+        device_type = getattr(self.device, "device_type", None)
+        return bool(device_type and device_type.proves_person)
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    """One committed event on its way to the rules."""
+
+    event: DeviceEvent
+    event_id: int
+    received_at: datetime
+    device: Any = None
+    gateway_node: str = ""
+
+
+# --- Registry ----------------------------------------------------------------------------------
+
+Rule = Callable[[DeviceEvent, RuleContext], Sequence[Decision]]
+D = TypeVar("D", bound=Decision)
+
+
+@dataclass(slots=True)
+class _Applier:
+    fn: Callable[[Any], None]
+    batch: bool
+
+
+_RULES: list[Rule] = []
+_APPLIERS: dict[type[Decision], list[_Applier]] = defaultdict(list)
+
+
+def register_rule(fn: Rule) -> Rule:
+    """Add a rule (idempotent, so apps may register in ready() that can run twice)."""
+    if fn not in _RULES:
+        _RULES.append(fn)
+    return fn
+
+
+def register_applier(decision_type: type[D], fn: Callable[..., None], *, batch: bool = False) -> None:
+    """Register how decisions of `decision_type` are applied; `batch=True` gets a list per batch."""
+    if not any(a.fn is fn for a in _APPLIERS[decision_type]):
+        _APPLIERS[decision_type].append(_Applier(fn, batch))
+
+
+def registered_rules() -> list[Rule]:
+    return list(_RULES)
+
+
+def unregister(fn: Callable[..., Any]) -> None:
+    """Remove a rule or applier (tests)."""
+    if fn in _RULES:
+        _RULES.remove(fn)
+    for appliers in _APPLIERS.values():
+        appliers[:] = [a for a in appliers if a.fn is not fn]
+
+
+# --- Engine ------------------------------------------------------------------------------------
+
+
+class RulesEngine:
+    """Runs every rule on every event in order, then every applier; marks the events processed."""
+
+    def __init__(self) -> None:
+        self.steps: dict[int, int] = {}  # last steps count per device, to see movement
+        self.rule_failures = 0
+        self.applier_failures = 0
+        self.processed = 0
+
+    def process(self, stored: Iterable[StoredEvent]) -> list[Decision]:
+        decisions: list[Decision] = []
+        ids: list[int] = []
+        for item in stored:
+            ids.append(item.event_id)
+            ctx = self._context(item)
+            for rule in list(_RULES):
+                try:
+                    decisions.extend(rule(item.event, ctx) or ())
+                except Exception:
+                    self.rule_failures += 1
+                    log.exception(
+                        "rule %s failed on event %s", getattr(rule, "__name__", rule), item.event_id
+                    )
+            if ctx.device_pk is not None and item.event.steps is not None and not item.event.archived:
+                self.steps[ctx.device_pk] = item.event.steps
+        self.apply(decisions)
+        self._mark_processed(ids)
+        self.processed += len(ids)
+        return decisions
+
+    def _context(self, item: StoredEvent) -> RuleContext:
+        device = item.device
+        return RuleContext(
+            event_id=item.event_id,
+            received_at=item.received_at,
+            protocol=item.event.protocol,
+            device_identity=item.event.device_id,
+            device=device,
+            previous_steps=self.steps.get(device.pk) if device is not None else None,
+            gateway_node=item.gateway_node,
+        )
+
+    def apply(self, decisions: Sequence[Decision]) -> None:
+        by_type: dict[type[Decision], list[Decision]] = defaultdict(list)
+        for decision in decisions:
+            by_type[type(decision)].append(decision)
+        for decision_type, items in by_type.items():
+            appliers = _APPLIERS.get(decision_type, [])
+            if not appliers:
+                log.debug("no applier for %s", decision_type.__name__)
+            for applier in appliers:
+                chunks: list[Any] = [items] if applier.batch else list(items)
+                for chunk in chunks:
+                    try:
+                        with transaction.atomic():
+                            applier.fn(chunk)
+                    except Exception:
+                        self.applier_failures += 1
+                        log.exception("applier %s failed", getattr(applier.fn, "__name__", applier.fn))
+
+    @staticmethod
+    def _mark_processed(ids: list[int]) -> None:
+        from pingantong.devices.models import DeviceEventRecord
+
+        if ids:
+            DeviceEventRecord.objects.filter(pk__in=ids).update(processed_at=timezone.now())
+
+
+def recover_unprocessed(engine: RulesEngine, *, gateway_node: str, limit: int = 5000) -> int:
+    """Run the rules on events this node stored but did not process (a crash after commit)."""
+    from pingantong.devices.models import DeviceEventRecord
+    from pingantong.gateway.ingest import event_from_record
+
+    total = 0
+    while True:
+        rows = list(
+            DeviceEventRecord.objects.filter(gateway_node=gateway_node, processed_at__isnull=True)
+            .select_related("device", "device__device_type")
+            .order_by("pk")[:limit]
+        )
+        if not rows:
+            return total
+        engine.process(
+            StoredEvent(event_from_record(r), r.pk, r.received_at, r.device, gateway_node) for r in rows
+        )
+        total += len(rows)

@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from pingantong.regions.models import Region
 
@@ -86,3 +87,10 @@ def test_the_console_script_exits_non_zero_without_a_traceback():
     assert result.returncode == 1
     assert "梅列区 was merged into 三元区" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_output_is_in_chinese_by_default():
+    with translation.override("zh-hans"):
+        output = run("350405")
+    assert "共 212 个区划（新增 210，更新 0，未变 2）" in output
+    assert "乡镇街道: 15" in output

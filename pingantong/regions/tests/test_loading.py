@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.utils import translation
 
 from pingantong.regions.loading import RegionDataError, load_regions, read_region_file, shipped_rows
 from pingantong.regions.models import Region, RegionLevel
@@ -151,3 +152,9 @@ def test_a_missing_or_non_utf8_file_is_a_clear_error(tmp_path):
     path.write_bytes("code,name\n350404001990,测试\n".encode("gbk"))
     with pytest.raises(RegionDataError, match="not UTF-8"):
         read_region_file(path)
+
+
+def test_errors_are_translated():
+    with translation.override("zh-hans"), pytest.raises(RegionDataError) as excinfo:
+        load_regions([["350404001990", "甲"], ["350404001990", "乙"]])
+    assert str(excinfo.value) == "第 2 行，代码：350404001990 与第 1 行重复"

@@ -96,11 +96,13 @@ def test_api_lists_and_filters(api_client, user_factory):
         "name": "列东街道",
         "short_name": "列东街道",
         "level": 4,
-        "level_display": "Town/Street",
+        "level_display": "乡镇街道",  # the platform speaks Chinese first
         "parent": "350404000000",
         "prefix": "350404001",
         "urban_rural_code": "",
     }
+    english = api_client.get("/api/v1/regions/", {"parent": "350404000000"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["results"][0]["level_display"] == "Town/Street"
     assert api_client.get("/api/v1/regions/", {"level": 5, "under": "350404200000"}).json()["count"] == 19
     assert api_client.get("/api/v1/regions/", {"q": "中央溪"}).json()["results"][0]["code"] == "350404102214"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
+from django.utils.translation import gettext as _
 
 from pingantong.regions.loading import (
     LoadResult,
@@ -43,9 +44,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, codes: list[str], file: Path | None, all: bool, dry_run: bool, **options) -> None:
         if not codes and not all:
-            raise CommandError("name at least one division code (e.g. 350405) or pass --all")
+            raise CommandError(_("name at least one division code (e.g. 350405) or pass --all"))
         if codes and all:
-            raise CommandError("pass division codes or --all, not both")
+            raise CommandError(_("pass division codes or --all, not both"))
         try:
             roots = [normalise_code(code) for code in codes]
         except ValueError as exc:
@@ -62,14 +63,17 @@ class Command(BaseCommand):
                 source = f"{meta.get('package', '?')} {meta.get('version', '')} ({meta.get('vintage', '?')})"
             results = self._load(rows, roots, first_line=first_line, dry_run=dry_run)
         except RegionDataError as exc:
-            raise CommandError(f"nothing was loaded:\n{exc}") from None
+            raise CommandError(_("nothing was loaded:\n%(errors)s") % {"errors": exc}) from None
         except DatabaseError as exc:
-            raise CommandError(f"the database refused the regions: {exc}") from None
+            raise CommandError(_("the database refused the regions: %(error)s") % {"error": exc}) from None
 
-        prefix = "[dry run] " if dry_run else ""
+        prefix = _("[dry run] ") if dry_run else ""
         for root, result in results:
-            what = root or "all"
-            self.stdout.write(f"{prefix}{what} from {source}: {result.summary()}")
+            what = root or _("all")
+            self.stdout.write(
+                _("%(prefix)s%(what)s from %(source)s: %(summary)s")
+                % {"prefix": prefix, "what": what, "source": source, "summary": result.summary()}
+            )
 
     def _load(
         self, rows: list, roots: list[str], *, first_line: int, dry_run: bool

@@ -1,8 +1,11 @@
-"""API foundations: the base viewset that applies the region restriction, permissions, pagination
+"""API foundations: the base viewsets that apply the region restriction, permissions, pagination
 and error shape shared by every endpoint under /api/v1/."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import transaction
 from rest_framework import exceptions, viewsets
 
 from .access import METHOD_ACTIONS, user_may
@@ -12,6 +15,7 @@ __all__ = [
     "RestrictedGenericViewSet",
     "RestrictedModelViewSet",
     "RestrictedReadOnlyViewSet",
+    "RestrictedViewSetMixin",
     "RolePermission",
     "StandardPagination",
     "exception_handler",
@@ -22,7 +26,8 @@ class RestrictedViewSetMixin:
     """Every queryset is cut down by `restrict(user, action)`; writes are checked object by object.
 
     Subclasses set `queryset` to a model whose manager is a RestrictedQuerySet. `restrict_action`
-    maps extra @action names to policy actions (default: by HTTP method).
+    maps extra @action names to policy actions (default: by HTTP method). Works with DRF's generic
+    API views too (`class V(RestrictedViewSetMixin, generics.ListAPIView)`).
     """
 
     restrict_action: dict[str, str] = {}
@@ -41,18 +46,28 @@ class RestrictedViewSetMixin:
         # Creating is checked on the new object; the queryset for lookups is the viewable one.
         return qs.restrict(self.request.user, "view" if action == "add" else action)  # type: ignore[attr-defined]
 
-    def check_new_object(self, obj) -> None:
-        if not user_may(self.request.user, "add", obj):  # type: ignore[attr-defined]
+    def check_new_object(self, obj: Any, action: str = "add") -> None:
+        """Refuse a record that would land outside the regions the user may `action` in."""
+        if not user_may(self.request.user, action, obj):  # type: ignore[attr-defined]
             raise exceptions.PermissionDenied("This record is outside the regions you may add to.")
+
+    def perform_create(self, serializer) -> None:
+        # Save, check the saved record's region, and roll back if it is out of reach: this also
+        # covers serializers that set the region from related objects or many-to-many fields.
+        with transaction.atomic():
+            obj = serializer.save()
+            self.check_new_object(obj, "add")
+
+    def perform_update(self, serializer) -> None:
+        # The lookup already required `change` on the record where it was; it must also be
+        # changeable where it ends up, so nobody moves a record into a sibling region.
+        with transaction.atomic():
+            obj = serializer.save()
+            self.check_new_object(obj, "change")
 
 
 class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
     """CRUD viewset over a restricted model."""
-
-    def perform_create(self, serializer) -> None:
-        obj = serializer.Meta.model(**serializer.validated_data)
-        self.check_new_object(obj)
-        serializer.save()
 
 
 class RestrictedReadOnlyViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):

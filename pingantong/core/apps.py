@@ -14,4 +14,6 @@ class CoreConfig(AppConfig):
         from . import navigation
 
         navigation.register(_("Home"), "home", set(Role), order=0, icon="house")
-        navigation.register(_("Audit log"), "audit-log", {Role.AUDITOR, Role.SYSADMIN, Role.DISTRICT}, order=900)
+        navigation.register(
+            _("Audit log"), "audit-log", {Role.AUDITOR, Role.SYSADMIN, Role.DISTRICT}, order=900
+        )

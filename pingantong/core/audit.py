@@ -24,7 +24,9 @@ SENSITIVE_KINDS = ("id_number", "phone", "address", "health", "location")
 DEFAULT_PURPOSE = "service"  # the purpose when a page does not say more
 
 
-def audit_changes(model: type[models.Model], *, mask_fields: Sequence[str] = (), exclude_fields: Sequence[str] = ()):
+def audit_changes(
+    model: type[models.Model], *, mask_fields: Sequence[str] = (), exclude_fields: Sequence[str] = ()
+):
     """Register a model so that every create, update and delete is logged (values of `mask_fields`
     are masked in the log)."""
     auditlog.register(model, mask_fields=list(mask_fields), exclude_fields=list(exclude_fields))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, cast
 
 from auditlog.models import LogEntry
 from django.contrib.auth.decorators import login_required
@@ -20,12 +22,14 @@ from pingantong.accounts.choices import Role
 
 from .access import user_may
 
+if TYPE_CHECKING:
+    from pingantong.accounts.models import User
+
 
 class RestrictedQuerysetMixin(LoginRequiredMixin):
     """Pages over a restricted model: the queryset is always `restrict(user, restrict_action)`."""
 
     restrict_action = "view"
-    model = None
 
     def get_queryset(self):
         qs = super().get_queryset()  # type: ignore[misc]
@@ -53,10 +57,10 @@ def require_object_access(request: HttpRequest, action: str, obj) -> None:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page: what this user's roles and regions are, and their entry points."""
-    assignments = request.user.role_assignments.select_related("region", "region__parent").order_by("role")
-    widgets = []
     from .home import collect_widgets
 
+    user = cast("User", request.user)
+    assignments = user.role_assignments.select_related("region", "region__parent").order_by("role")
     widgets = collect_widgets(request)
     return render(request, "core/home.html", {"assignments": assignments, "widgets": widgets})
 
@@ -67,9 +71,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         db_ok = True
-    except Exception:  # noqa: BLE001 - report, don't raise
+    except Exception:
         db_ok = False
-    return JsonResponse({"status": "ok" if db_ok else "degraded", "database": db_ok}, status=200 if db_ok else 503)
+    return JsonResponse(
+        {"status": "ok" if db_ok else "degraded", "database": db_ok}, status=200 if db_ok else 503
+    )
 
 
 AUDIT_ROLES = (Role.AUDITOR, Role.SYSADMIN, Role.DISTRICT)
@@ -84,10 +90,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if q.get("actor"):
         entries = entries.filter(actor__username__icontains=q["actor"].strip())
     if q.get("action") not in (None, ""):
-        try:
+        with contextlib.suppress(ValueError):
             entries = entries.filter(action=int(q["action"]))
-        except ValueError:
-            pass
     if q.get("model"):
         entries = entries.filter(content_type__model__icontains=q["model"].strip())
     if q.get("object"):

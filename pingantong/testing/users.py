@@ -13,9 +13,13 @@ _seq = itertools.count(1)
 DISTRICT = "350404000000"
 
 
-def make_user(role: str | None = None, region: str = DISTRICT, *, username: str | None = None, **extra) -> User:
+def make_user(
+    role: str | None = None, region: str = DISTRICT, *, username: str | None = None, **extra
+) -> User:
     user = User.objects.create_user(
-        username=username or f"user{next(_seq)}", password=PASSWORD, display_name=extra.pop("display_name", ""),
+        username=username or f"user{next(_seq)}",
+        password=PASSWORD,
+        display_name=extra.pop("display_name", ""),
         **extra,
     )
     if role:

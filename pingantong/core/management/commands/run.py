@@ -42,14 +42,19 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("PINGANTONG_HTTP_HOST", "0.0.0.0"))
         parser.add_argument("--port", type=int, default=settings.PINGANTONG_HTTP_PORT)
         parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
-        parser.add_argument("--no-worker-periodic", action="store_true",
-                            help="this worker does not schedule periodic tasks (all but one worker in scaled mode)")
+        parser.add_argument(
+            "--no-worker-periodic",
+            action="store_true",
+            help="this worker does not schedule periodic tasks (all but one worker in scaled mode)",
+        )
 
     def handle(self, *args, **opts):
         wanted = {p.strip() for p in opts["only"].split(",") if p.strip()}
         known = set(PARTS) | set(services.all_services())
         if unknown := wanted - known:
-            raise CommandError(f"unknown part(s): {', '.join(sorted(unknown))}; choose from {', '.join(sorted(known))}")
+            raise CommandError(
+                f"unknown part(s): {', '.join(sorted(unknown))}; choose from {', '.join(sorted(known))}"
+            )
         if not opts["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         self.first_run_setup()
@@ -125,11 +130,21 @@ class Command(BaseCommand):
             import uvicorn
 
             config = uvicorn.Config(
-                "pingantong.asgi:application", host=host, port=port, lifespan="off", log_level="info",
-                ws_ping_interval=20, proxy_headers=True,
+                "pingantong.asgi:application",
+                host=host,
+                port=port,
+                lifespan="off",
+                log_level="info",
+                ws_ping_interval=20,
+                proxy_headers=True,
             )
             server = uvicorn.Server(config)
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+            # The command's own handlers (above) stop every part together; uvicorn must not take
+            # SIGINT/SIGTERM for itself (newer uvicorn: capture_signals, older: install_signal_handlers).
+            if hasattr(server, "capture_signals"):
+                server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+            else:  # pragma: no cover - uvicorn < 0.29
+                server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
             self.stdout.write(f"web: http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/")
             tasks.append(asyncio.create_task(server.serve(), name="web"))
         await stop.wait()

@@ -1,0 +1,192 @@
+"""The access matrix: role × region × action, through every web view, API view and admin.
+
+Structure: every view, viewset and admin of a model with an `access_policy` inherits the restricted
+base classes. Behaviour: for every restricted model with an access-test factory (see
+pingantong.testing.access_matrix and docs/architecture.md), each role held in one town sees its own
+town's records exactly when the policy lets it, never the sibling town's, through the API list and
+detail endpoints and the web list pages; a role held for the district sees both towns; writes
+through the API land only in regions the role may add to.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.urls import reverse
+from django.views.generic import ListView
+from rest_framework import viewsets
+
+from pingantong.accounts.choices import Role
+from pingantong.core.views import RestrictedListView
+from pingantong.testing import access_matrix as am
+from pingantong.testing.regions import DISTRICT, TOWN_A, TOWN_B, ensure_regions, village_of
+from pingantong.testing.users import make_user
+
+MODEL_LABELS = [label for label, _model in am.matrix_models()]
+# Collected once: the restricted models other apps have given an access-test factory.
+COVERED = [label for label in MODEL_LABELS if label in am.access_factories()]
+WITH_PAYLOAD = [label for label in COVERED if label in am.access_payloads()]
+ROLES = list(Role)
+
+
+# --- structure ---------------------------------------------------------------------------------
+
+
+def test_every_view_of_a_restricted_model_inherits_the_restricted_bases():
+    assert am.restricted_routes(), "the matrix found no view of a restricted model: introspection broke"
+    assert am.unrestricted_views() == []
+
+
+def test_every_admin_of_a_restricted_model_is_restricted():
+    assert am.unrestricted_admins() == []
+
+
+def test_structure_check_catches_a_view_that_forgets_the_restriction():
+    from pingantong.accounts.api.serializers import ShiftSerializer
+    from pingantong.accounts.models import Shift
+
+    class ForgetfulList(ListView):
+        model = Shift
+
+    class ForgetfulViewSet(viewsets.ReadOnlyModelViewSet):
+        queryset = Shift.objects.all()
+        serializer_class = ShiftSerializer
+
+    class CarefulList(RestrictedListView):
+        model = Shift
+
+    routes = [
+        (am.Route("shifts/", "x", None, ForgetfulList, {}), Shift),
+        (am.Route("api/v1/shifts/", "y", None, ForgetfulViewSet, {}), Shift),
+        (am.Route("shifts/ok/", "z", None, CarefulList, {}), Shift),
+    ]
+    offenders = am.unrestricted_views(routes)
+    assert len(offenders) == 2
+    assert "ForgetfulList" in offenders[0] and "ForgetfulViewSet" in offenders[1]
+
+
+def test_structure_check_catches_a_plain_model_admin():
+    from pingantong.accounts.models import Shift
+
+    plain = admin.ModelAdmin(Shift, admin.site)
+    assert am.unrestricted_admins([(Shift, plain)]) != []
+
+
+def test_model_of_view_reads_queryset_model_and_serializer_meta():
+    from pingantong.accounts.api.views import ShiftViewSet
+    from pingantong.accounts.models import Shift
+
+    assert am.model_of_view(ShiftViewSet) is Shift
+
+
+# --- behaviour ---------------------------------------------------------------------------------
+
+
+def _ids(payload) -> set:
+    rows = payload["results"] if isinstance(payload, dict) and "results" in payload else payload
+    return {row.get("id") for row in rows}
+
+
+def _setup(label: str):
+    model = apps.get_model(label)
+    factory = am.access_factories().get(label)
+    if factory is None:
+        pytest.skip(f"{label}: no access-test factory (add ACCESS_FACTORIES in its app's tests/factories.py)")
+    ensure_regions()
+    own = factory(village_of(TOWN_A))
+    sibling = factory(village_of(TOWN_B))
+    return model, own, sibling
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scope", ["town", "district"])
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("label", COVERED)
+def test_api_shows_a_role_exactly_its_regions_records(label, role, scope, api_client):
+    model, own, sibling = _setup(label)
+    list_route = am.api_list_route(model)
+    detail_route = am.api_detail_route(model)
+    if list_route is None:
+        pytest.skip(f"{label}: no API list endpoint")
+    may_view = role in model.access_policy.roles_for("view")
+    user = make_user(role, TOWN_A if scope == "town" else DISTRICT)
+    api_client.force_authenticate(user)
+
+    response = api_client.get(reverse(list_route.name), {"page_size": 500})
+    assert response.status_code == 200, response.content
+    ids = _ids(response.json())
+    assert (own.pk in ids) is may_view
+    assert (sibling.pk in ids) is (may_view and scope == "district")
+
+    if detail_route is not None:
+        for obj, visible in ((own, may_view), (sibling, may_view and scope == "district")):
+            got = api_client.get(reverse(detail_route.name, args=[obj.pk]))
+            assert got.status_code == (200 if visible else 404), (obj, got.status_code)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("label", COVERED)
+def test_web_list_pages_show_a_role_only_its_towns_records(label, role, client):
+    model, own, sibling = _setup(label)
+    routes = am.web_list_routes(model)
+    if not routes:
+        pytest.skip(f"{label}: no web list page")
+    may_view = role in model.access_policy.roles_for("view")
+    client.force_login(make_user(role, TOWN_A))
+    for route in routes:
+        response = client.get(reverse(route.name))
+        if response.status_code == 403:
+            assert not may_view or route.name is None, f"{route.name} refused a role that may view"
+            continue
+        assert response.status_code == 200, (route.name, response.status_code)
+        shown = {obj.pk for obj in response.context["object_list"]}
+        assert (own.pk in shown) is may_view, route.name
+        assert sibling.pk not in shown, route.name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("label", WITH_PAYLOAD)
+def test_api_create_only_in_regions_the_role_may_add_to(label, role, api_client):
+    model = apps.get_model(label)
+    payload_for = am.access_payloads().get(label)
+    route = am.api_list_route(model)
+    if payload_for is None or route is None:
+        pytest.skip(f"{label}: no API create payload (ACCESS_PAYLOADS) or no API list endpoint")
+    ensure_regions()
+    may_add = role in model.access_policy.roles_for("add")
+    api_client.force_authenticate(make_user(role, TOWN_A))
+    before = model.objects.count()
+
+    own = api_client.post(reverse(route.name), payload_for(village_of(TOWN_A)), format="json")
+    assert own.status_code == (201 if may_add else 403), own.content
+    sibling = api_client.post(reverse(route.name), payload_for(village_of(TOWN_B)), format="json")
+    assert sibling.status_code == 403, sibling.content
+    assert model.objects.count() == before + (1 if may_add else 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", COVERED)
+def test_anonymous_and_inactive_users_see_nothing(label, api_client):
+    model, _own, _sibling = _setup(label)
+    route = am.api_list_route(model)
+    if route is None:
+        pytest.skip(f"{label}: no API list endpoint")
+    assert api_client.get(reverse(route.name)).status_code in (401, 403)
+    inactive = make_user(Role.DISTRICT, DISTRICT, is_active=False)
+    assert not model.objects.restrict(inactive).exists()
+    api_client.force_authenticate(inactive)
+    assert api_client.get(reverse(route.name)).status_code in (401, 403)
+
+
+def test_matrix_covers_at_least_the_foundation_models():
+    assert {"accounts.Shift", "accounts.RoleAssignment"} <= set(COVERED)
+
+
+def test_restricted_models_without_an_access_test_factory():
+    """Reported as one skip naming them, so that each app sees what it still owes the matrix."""
+    missing = sorted(set(MODEL_LABELS) - set(COVERED))
+    if missing:
+        pytest.skip("no access-test factory yet (tests/factories.py ACCESS_FACTORIES): " + ", ".join(missing))

@@ -265,10 +265,7 @@ def _jt808_downlink(row: Row) -> bytes:
 
 @pytest.mark.parametrize("row", [r for r in WATCH + JT808 if r.is_downlink], ids=lambda r: r.id)
 def test_downlink_commands_match_the_expected_bytes(row: Row) -> None:
-    if row.protocol == "watch":
-        produced = _watch_downlink(row)
-    else:
-        produced = _jt808_downlink(row)
+    produced = _watch_downlink(row) if row.protocol == "watch" else _jt808_downlink(row)
     expected_text = row.data.get("expected_output")
     if row.data.get("expected_output_encoding") == "hex" or row.protocol == "jt808":
         expected = bytes.fromhex(expected_text or row.expect["expected_output_hex"])

@@ -108,3 +108,12 @@ def test_parse_tz_rejects_other_forms(text: str) -> None:
 def test_decode_stream_reports_an_incomplete_tail() -> None:
     result = decode_stream("watch", b"[3G*1*0002*LK")
     assert result == {"frames": [], "errors": ["incomplete frame at end of input (13 bytes)"]}
+
+
+def test_registry_gives_a_fresh_codec_per_connection_and_rejects_unknown_protocols() -> None:
+    from pingantong.gateway.protocols import UnknownProtocolError, get_codec
+
+    first, second = get_codec("watch"), get_codec("watch", tz_offset_minutes=0)
+    assert first is not second and (first.tz_offset_minutes, second.tz_offset_minutes) == (480, 0)
+    with pytest.raises(UnknownProtocolError, match="unknown protocol"):
+        get_codec("gt06")

@@ -2,7 +2,8 @@
 
 Every platform message carries an incrementing platform serial (per session, wrapping after 0xFFFF;
 Traccar always sends 0). A reply echoes the terminal number bytes as received and, for a 2019
-terminal, the version byte with attribute bit 14.
+terminal, the version byte with attribute bit 14. Care use: `locate_now` (S07/S08), `call_back`
+(two-way voice, D1), `temporary_tracking` while an alarm is open (S02), `report_interval`.
 """
 
 from __future__ import annotations

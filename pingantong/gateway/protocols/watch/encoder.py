@@ -5,6 +5,9 @@ Every frame is ``[MM*ID*[IDX*]LLLL*CONTENT]`` with LLLL the lowercase ``%04x`` l
 for commands; we echo, and the caller can override). Without a session the tag is `CS`, as in
 Traccar's encoder tests. A device that used an index gets ``0001`` in commands.
 
+Care use: `locate_now` answers a location query (S07/S08), `call_back` is the two-way voice of
+the basic terminal (D1), `sos_number(s)` set who the watch calls on SOS (S01).
+
 Commands validate their arguments (`ValueError`): a phone number or text must not be able to
 inject ``]`` or ``*`` and break the framing.
 """

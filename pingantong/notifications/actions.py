@@ -1,0 +1,317 @@
+"""Sending notifications: the one way every app sends SMS, voice calls, WeChat and webhooks.
+
+`send_notification` records the message (queued) in one transaction and delivers it after commit
+through a Huey task; `deliver_message` claims the message with a conditional UPDATE before it
+calls the provider, so a job that runs twice (a Huey retry, two workers) calls the provider once.
+Receipts and keypresses arrive through `apply_receipt`; "sent is not delivered, delivered is not
+acknowledged": only an answer from the person (a key pressed, a reply) sets `acknowledged_at`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import rules
+from .channels import registry
+from .channels.base import ChannelError, Outgoing, Receipt
+from .choices import ChannelKind, MessageStatus, Priority, Purpose
+from .models import Message, RecipientPreference, Template
+from .models.messages import DEFAULT_REGION
+
+logger = logging.getLogger(__name__)
+CLAIM_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: str
+    retry_at: datetime | None = None
+    called_provider: bool = False
+
+
+def _template(template: Template | str) -> Template:
+    if isinstance(template, Template):
+        return template
+    found = Template.objects.filter(code=template, active=True).first()
+    if found is None:
+        raise ValidationError(_("No active message template with code %(code)s.") % {"code": template})
+    return found
+
+
+def _preference(recipient: str) -> RecipientPreference | None:
+    return RecipientPreference.objects.filter(recipient=recipient).first()
+
+
+def _cannot_read(pref: RecipientPreference | None, *people: Any) -> bool:
+    return bool(pref and pref.cannot_read) or any(getattr(p, "cannot_read", False) for p in people if p)
+
+
+def _default_quiet() -> tuple[time | None, time | None]:
+    value = getattr(settings, "NOTIFICATIONS_DEFAULT_QUIET_HOURS", "")
+    if not value:
+        return None, None
+    start, end = (time.fromisoformat(part.strip()) for part in value.split("-", 1))
+    return start, end
+
+
+def _link_fields(client: Any, contact: Any) -> dict[str, Any]:
+    """Client and contact foreign keys, where the clients app provides them."""
+    names = {f.name for f in Message._meta.get_fields()}
+    fields: dict[str, Any] = {}
+    if client is not None and "client" in names:
+        fields["client"] = client
+    if contact is not None and "contact" in names:
+        fields["contact"] = contact
+    return fields
+
+
+def send_notification(
+    *,
+    recipient: str,
+    template: Template | str,
+    params: dict[str, Any],
+    channel: str = ChannelKind.SMS,
+    purpose: str = Purpose.OTHER,
+    priority: str = Priority.NORMAL,
+    idempotency_key: str,
+    client: Any = None,
+    contact: Any = None,
+    related: str | None = None,
+    recipient_name: str = "",
+    region_id: str | None = None,
+    require_ack: bool = False,
+    broadcast: Any = None,
+    created_by: Any = None,
+    now: datetime | None = None,
+    enqueue: bool = True,
+) -> Message:
+    """Queue one message and deliver it after commit; the same idempotency key returns the same
+    message and sends nothing again."""
+    existing = Message.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    recipient = (recipient or "").strip()
+    if not recipient:
+        raise ValidationError(_("The message has no recipient."))
+    if channel not in ChannelKind.values:
+        raise ValidationError(_("Unknown channel %(channel)s.") % {"channel": channel})
+    tpl = _template(template)
+    params = {k: str(v) for k, v in (params or {}).items()}
+    text = rules.render(tpl.text, params)
+    now = now or timezone.now()
+    pref = _preference(recipient)
+    if channel == ChannelKind.SMS and _cannot_read(pref, contact, client if contact is None else None):
+        channel = ChannelKind.VOICE  # S01/S23: people who cannot read are called instead
+    if channel == ChannelKind.VOICE:
+        require_ack = True
+    digest = rules.content_hash(recipient=recipient, channel=channel, template_code=tpl.code, params=params)
+    region = (
+        region_id
+        or getattr(client, "region_id", None)
+        or getattr(broadcast, "region_id", None)
+        or DEFAULT_REGION
+    )
+    status, failure_code, not_before = MessageStatus.QUEUED, "", None
+    if priority != Priority.EMERGENCY:
+        recent = Message.objects.filter(recipient=recipient, queued_at__gte=now - timedelta(hours=1)).exclude(
+            status=MessageStatus.SUPPRESSED
+        )
+        if recent.filter(content_hash=digest, queued_at__gte=now - rules.DEDUP_WINDOW).exists():
+            status, failure_code = MessageStatus.SUPPRESSED, "duplicate"
+        elif recent.count() >= (pref.max_per_hour if pref else rules.DEFAULT_MAX_PER_HOUR):
+            status, failure_code = MessageStatus.SUPPRESSED, "rate_limited"
+        else:
+            start, end = (pref.quiet_start, pref.quiet_end) if pref and pref.quiet_start else _default_quiet()
+            not_before = rules.quiet_until(now, start, end)
+    with transaction.atomic():
+        message = Message.objects.create(
+            idempotency_key=idempotency_key,
+            channel=channel,
+            provider=registry.provider_for(channel),
+            status=status,
+            priority=priority,
+            purpose=purpose,
+            template=tpl,
+            template_code=tpl.code,
+            params=params,
+            text=text,
+            recipient=recipient,
+            recipient_name=recipient_name or getattr(contact, "name", "") or "",
+            region_id=region,
+            related=related or "",
+            broadcast=broadcast,
+            require_ack=require_ack,
+            content_hash=digest,
+            failure_code=failure_code,
+            not_before=not_before,
+            next_attempt_at=not_before,
+            failed_at=now if status == MessageStatus.SUPPRESSED else None,
+            created_by=created_by,
+            **_link_fields(client, contact),
+        )
+        if status == MessageStatus.QUEUED and enqueue:
+            transaction.on_commit(lambda: _enqueue(message.pk, not_before))
+    return message
+
+
+def _enqueue(message_id: int, eta: datetime | None) -> None:
+    from .tasks import deliver_message_task
+
+    if eta is not None:
+        deliver_message_task.schedule((message_id,), eta=eta)
+    else:
+        deliver_message_task(message_id)
+
+
+def _outgoing(message: Message) -> Outgoing:
+    tpl = message.template
+    provider = message.provider if message.channel != ChannelKind.VOICE else f"{message.provider}_voice"
+    return Outgoing(
+        recipient=message.recipient,
+        template_code=tpl.provider_code(provider) if tpl else message.template_code,
+        params=dict(message.params),
+        text=message.text,
+        idempotency_key=message.idempotency_key,
+        param_order=tuple(tpl.param_names) if tpl else tuple(message.params),
+        recipient_name=message.recipient_name,
+    )
+
+
+def deliver_message(*, message_id: int, now: datetime | None = None) -> DeliveryOutcome:
+    """Hand one queued message to its provider, at most once per claim.
+
+    The claim is a conditional UPDATE (queued, not claimed, not held back): only one job wins it.
+    """
+    now = now or timezone.now()
+    claimed = (
+        Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=F("attempts") + 1)
+    )
+    message = Message.objects.select_related("template").get(pk=message_id)
+    if not claimed:
+        return DeliveryOutcome(status=message.status, retry_at=message.next_attempt_at)
+    try:
+        result = registry.get_channel(message.channel).send(_outgoing(message))
+    except ChannelError as exc:
+        return _record_failure(message, exc, now)
+    done = timezone.now()
+    message.provider_message_id = result.provider_message_id[:128]
+    message.status = MessageStatus.DELIVERED if result.delivered else MessageStatus.SENT
+    message.sent_at = done
+    message.delivered_at = done if result.delivered else None
+    message.claimed_until = None
+    message.next_attempt_at = None
+    message.failure_code = ""
+    message.save(
+        update_fields=[
+            "provider_message_id",
+            "status",
+            "sent_at",
+            "delivered_at",
+            "claimed_until",
+            "next_attempt_at",
+            "failure_code",
+        ]
+    )
+    _after_change(message)
+    return DeliveryOutcome(status=message.status, called_provider=True)
+
+
+def _record_failure(message: Message, exc: ChannelError, now: datetime) -> DeliveryOutcome:
+    delay = rules.retry_delay(message.attempts) if exc.transient else None
+    message.failure_code = exc.code[:100]
+    message.failure_detail = exc.detail[:500]
+    message.claimed_until = None
+    fields = ["failure_code", "failure_detail", "claimed_until", "next_attempt_at"]
+    if delay is not None:
+        message.next_attempt_at = now + timedelta(seconds=delay)
+        message.save(update_fields=fields)
+        logger.info("message %s: transient %s, retry at %s", message.pk, exc.code, message.next_attempt_at)
+        return DeliveryOutcome(status=message.status, retry_at=message.next_attempt_at, called_provider=True)
+    message.status = MessageStatus.FAILED
+    message.failed_at = timezone.now()
+    message.next_attempt_at = None
+    message.save(update_fields=[*fields, "status", "failed_at"])
+    logger.warning("message %s failed: %s", message.pk, exc)
+    _after_change(message)
+    return DeliveryOutcome(status=message.status, called_provider=True)
+
+
+def _after_change(message: Message) -> None:
+    """Hook for state changes; broadcast progress is counted in batches, not per message."""
+
+
+def _find(receipt: Receipt, provider: str | None) -> Message | None:
+    qs = Message.objects.all()
+    if receipt.provider_message_id:
+        found = qs.filter(provider_message_id=receipt.provider_message_id)
+        if provider:
+            found = found.filter(provider__startswith=provider.split("_")[0])
+        if (message := found.order_by("-id").first()) is not None:
+            return message
+    if receipt.idempotency_key:
+        return qs.filter(idempotency_key=receipt.idempotency_key).first()
+    return None
+
+
+def apply_receipt(*, receipt: Receipt, provider: str | None = None) -> Message | None:
+    """Apply a delivery report or keypress to its message; unknown ids are ignored (None)."""
+    message = _find(receipt, provider)
+    if message is None:
+        logger.info("receipt for unknown message %s/%s", receipt.provider_message_id, receipt.idempotency_key)
+        return None
+    at = receipt.at or timezone.now()
+    fields: list[str] = []
+    if receipt.delivered is True and message.delivered_at is None:
+        message.delivered_at = at
+        if message.status in {MessageStatus.QUEUED, MessageStatus.SENT}:
+            message.status = MessageStatus.DELIVERED
+        fields += ["delivered_at", "status"]
+    elif receipt.delivered is False and message.status in {MessageStatus.QUEUED, MessageStatus.SENT}:
+        message.status = MessageStatus.FAILED
+        message.failed_at = at
+        message.failure_code = (receipt.code or "undelivered")[:100]
+        message.failure_detail = receipt.detail[:500]
+        fields += ["status", "failed_at", "failure_code", "failure_detail"]
+    if receipt.answer:
+        fields += _acknowledge(message, receipt.answer, at)
+    if fields:
+        message.save(update_fields=sorted(set(fields)))
+        _after_change(message)
+    return message
+
+
+def _acknowledge(message: Message, answer: str, at: datetime) -> list[str]:
+    if message.acknowledged_at is not None:
+        return []
+    message.acknowledged_at = at
+    message.ack_result = answer[:100]
+    message.status = MessageStatus.ACKNOWLEDGED
+    if message.delivered_at is None:
+        message.delivered_at = at  # an answer proves delivery
+    return ["acknowledged_at", "ack_result", "status", "delivered_at"]
+
+
+def acknowledge_message(*, message: Message, answer: str = "1", now: datetime | None = None) -> Message:
+    """The person answered (development channel: a person pressed the key in the UI)."""
+    if message.status in {MessageStatus.FAILED, MessageStatus.SUPPRESSED}:
+        raise ValidationError(_("A message that was not delivered cannot be acknowledged."))
+    if message.status == MessageStatus.QUEUED:
+        raise ValidationError(_("The message has not been sent yet."))
+    fields = _acknowledge(message, answer, now or timezone.now())
+    if fields:
+        message.save(update_fields=fields)
+        _after_change(message)
+    return message

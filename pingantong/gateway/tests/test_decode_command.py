@@ -117,3 +117,38 @@ def test_registry_gives_a_fresh_codec_per_connection_and_rejects_unknown_protoco
     assert first is not second and (first.tz_offset_minutes, second.tz_offset_minutes) == (480, 0)
     with pytest.raises(UnknownProtocolError, match="unknown protocol"):
         get_codec("gt06")
+
+
+def _cli(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pingantong.cli", "decode", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+def test_cli_prints_one_json_object_and_exits_0_on_malformed_input() -> None:
+    code, out, err = _cli("--protocol", "watch", "-", stdin=b"junk[3G*1*0002*LK][3G*1*0004*AL,x]")
+    assert code == 0 and "Traceback" not in err
+    result = json.loads(out)
+    assert len(result["frames"]) == 3 and len(result["errors"]) == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--protocol", "nope", "-"),
+        ("--protocol", "jt808", "--hex", "zz"),
+        ("--protocol", "watch", "--tz", "x", "-"),
+    ],
+)
+def test_cli_wrong_usage_is_one_line_on_stderr_and_non_zero(args: tuple[str, ...]) -> None:
+    code, out, err = _cli(*args)
+    assert code != 0 and out == ""
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -143,3 +143,15 @@ class DirectoryCategory(models.TextChoices):
     POLICY = "policy", _("Policy")
     MEDICAL = "medical", _("Medical service")
     OTHER = "other", _("Other")
+
+
+class Need(models.TextChoices):
+    """Needs an agent or visitor can note; each noted need becomes a follow-up task."""
+
+    MEDICAL = "medical", _("Medical care")
+    DAILY_LIVING = "daily_living", _("Daily living help")
+    PSYCHOLOGICAL = "psychological", _("Psychological support")
+    FINANCIAL = "financial", _("Financial / benefits")
+    HOME_REPAIR = "home_repair", _("Home repair / safety")
+    DEVICE = "device", _("Terminal problem")
+    OTHER = "other", _("Other")

@@ -37,7 +37,15 @@ class DecodedFrame:
 
 @runtime_checkable
 class Codec(Protocol):
-    """The interface the gateway listener uses; `WatchCodec` and `Jt808Codec` implement it."""
+    """The interface the gateway listener uses; `WatchCodec` and `Jt808Codec` implement it.
+
+    Protocol-specific session state lives on the concrete classes: `WatchCodec.vendor` and
+    `.uses_index`; `Jt808Codec.phone`, `.version`/`.is_2019` and `.next_serial()` (the platform
+    serial, per connection, wrapping after 0xFFFF). Both have a `commands` property, the downlink
+    encoder bound to the session (`WatchCommands` / `Jt808Commands`); it raises LookupError until a
+    frame has identified the device, which is why it is not a member of this runtime-checkable
+    protocol (``isinstance`` would evaluate it).
+    """
 
     protocol: str
     tz_offset_minutes: int

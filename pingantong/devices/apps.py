@@ -1,7 +1,19 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DevicesConfig(AppConfig):
     name = "pingantong.devices"
     label = "devices"
+    verbose_name = _("Devices")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from pingantong.devices import actions, rules
+        from pingantong.gateway import pipeline
+
+        # The devices app keeps state and life signs; alarms and care register their own rules.
+        pipeline.register_rule(rules.device_state_rule)
+        pipeline.register_rule(rules.life_sign_rule)
+        pipeline.register_applier(pipeline.UpdateDeviceState, actions.apply_device_state_updates, batch=True)
+        pipeline.register_applier(pipeline.RecordLifeSign, actions.record_life_signs, batch=True)

@@ -1,7 +1,17 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class GatewayConfig(AppConfig):
     name = "pingantong.gateway"
     label = "gateway"
+    verbose_name = _("Device gateway")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from pingantong.core import services
+        from pingantong.gateway.listeners import start_gateway
+
+        services.register(
+            "gateway", start_gateway, "device gateway: watch and JT/T 808 listeners, MQTT sensors, downlinks"
+        )

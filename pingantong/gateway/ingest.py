@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,13 +25,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import close_old_connections, connection, transaction
-from django.utils import timezone
+from django.db import OperationalError, close_old_connections, connection, transaction
 
 from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.pipeline import RulesEngine, StoredEvent
 
 log = logging.getLogger("pingantong.gateway.ingest")
+
+LOCK_RETRIES = 3
 
 
 class StorageError(RuntimeError):
@@ -261,9 +263,20 @@ class Ingestor:
         self._pending: deque[tuple[Sequence[FrameIn], asyncio.Future]] = deque()
         self._wake = asyncio.Event()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
-        self._rules = ThreadPoolExecutor(1, thread_name_prefix="rules")
+        # SQLite has one writer at a time: the rules then run on the writer thread, between
+        # batches, instead of contending for the lock from a second thread.
+        self._rules = (
+            self._writer
+            if connection.vendor == "sqlite"
+            else ThreadPoolExecutor(1, thread_name_prefix="rules")
+        )
         self._task: asyncio.Task | None = None
         self._closing = False
+
+    @property
+    def db_executor(self) -> ThreadPoolExecutor:
+        """The writer thread, for other gateway DB work on SQLite (one writer, no lock waits)."""
+        return self._writer
 
     async def start(self) -> None:
         if self._task is None:
@@ -276,14 +289,11 @@ class Ingestor:
             await self._task
             self._task = None
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._writer, connection.close)
-        await loop.run_in_executor(self._rules, self._rules_idle_close)
+        await loop.run_in_executor(self._writer, _close_connection)
+        if self._rules is not self._writer:
+            await loop.run_in_executor(self._rules, _close_connection)
+            self._rules.shutdown(wait=True)
         self._writer.shutdown(wait=True)
-        self._rules.shutdown(wait=True)
-
-    @staticmethod
-    def _rules_idle_close() -> None:
-        connection.close()
 
     async def submit(self, frames: Sequence[FrameIn]) -> list[Stored]:
         """Store `frames` (in one batch, in order); returns after commit or raises StorageError."""
@@ -334,7 +344,15 @@ class Ingestor:
 
     def _write(self, frames: list[FrameIn]) -> list[Stored]:
         close_old_connections()
-        stored, handed = self.store(frames, self.node)
+        for attempt in range(LOCK_RETRIES + 1):
+            try:
+                stored, handed = self.store(frames, self.node)
+                break
+            except OperationalError as exc:
+                # Another process holding SQLite's write lock past busy_timeout: try again briefly.
+                if attempt == LOCK_RETRIES or "locked" not in str(exc):
+                    raise
+                time.sleep(0.02 * (attempt + 1))
         self.metrics.events_stored += len(handed)
         if handed:
             # Submitted from the writer thread right after commit: the rules see batches in commit order.
@@ -354,5 +372,6 @@ class Ingestor:
         await loop.run_in_executor(self._rules, lambda: None)
 
 
-def now_utc() -> datetime:
-    return timezone.now()
+def _close_connection() -> None:
+    """Close this thread's database connection (the proxy resolves per thread when called here)."""
+    connection.close()

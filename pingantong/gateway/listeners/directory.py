@@ -20,9 +20,11 @@ class DeviceInfo:
 class DeviceDirectory:
     """Registry look-ups and connection bookkeeping for one gateway node."""
 
-    def __init__(self, node: str, threads: int = 2) -> None:
+    def __init__(self, node: str, threads: int = 2, pool: ThreadPoolExecutor | None = None) -> None:
         self.node = node
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="gateway-directory")
+        # On SQLite the ingest writer's thread is passed in: one thread writes, none waits on a lock.
+        self._own_pool = pool is None
+        self._pool = pool or ThreadPoolExecutor(threads, thread_name_prefix="gateway-directory")
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -62,6 +64,11 @@ class DeviceDirectory:
         DeviceState.objects.filter(device_id=device_pk, connected_node=self.node).update(connected_node="")
 
     async def close(self) -> None:
-        for _ in range(2):
-            await self._run(connection.close)
-        self._pool.shutdown(wait=True)
+        if self._own_pool:
+            for _ in range(2):
+                await self._run(_close_connection)
+            self._pool.shutdown(wait=True)
+
+
+def _close_connection() -> None:
+    connection.close()

@@ -232,7 +232,7 @@ class TcpListener:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
-            raise
+            pass  # the listener is stopping; asyncio's stream callback must not see the cancellation
         except Exception:
             log.exception("session %s failed; closing it", session.peer)
         finally:

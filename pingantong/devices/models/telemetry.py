@@ -1,0 +1,160 @@
+"""What terminals sent: raw frames (audit), every decoded event, and the time series.
+
+These tables grow fastest (a watch reporting every 5 minutes is ~105,000 rows a year per series).
+Each is indexed on (device, time) so that "latest N of one device" and "one device over a day"
+stay index range scans however large the table gets. On PostgreSQL the plan (docs/gateway.md,
+decision 0021) is monthly range partitions on the time column with retention by dropping whole
+partitions (positions 7 days minimum, S09; raw frames 180 days; events and vitals longer); on
+SQLite a scheduled purge deletes by time in small batches.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pingantong.core.access import RestrictedQuerySet
+from pingantong.devices.models.policies import OF_DEVICE_READONLY
+
+
+class RawFrame(models.Model):
+    """A frame exactly as it came off the wire (or the MQTT/webhook payload), kept for audit."""
+
+    protocol = models.CharField(_("protocol"), max_length=16)
+    device = models.ForeignKey(
+        "devices.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="raw_frames"
+    )
+    device_identity = models.CharField(_("identity"), max_length=64, blank=True)
+    peer = models.CharField(_("peer address"), max_length=64, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    data = models.BinaryField(_("bytes"))
+    error = models.CharField(_("decode error"), max_length=255, blank=True)
+    gateway_node = models.CharField(_("gateway node"), max_length=64, blank=True)
+
+    access_policy = OF_DEVICE_READONLY
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["device", "received_at"], name="rawframe_device_time"),
+            models.Index(fields=["received_at"], name="rawframe_time"),
+        ]
+        verbose_name = _("raw frame")
+        verbose_name_plural = _("raw frames")
+
+    def __str__(self) -> str:
+        return f"{self.protocol} frame from {self.device_identity or self.peer}"
+
+    @property
+    def hex(self) -> str:
+        return bytes(self.data).hex()
+
+
+class DeviceEventRecord(models.Model):
+    """Every decoded `DeviceEvent`, stored before the device is acknowledged.
+
+    `device` is null for a terminal not in the registry (the identity is kept), so an SOS from an
+    unbound or unknown terminal is stored and processed like any other. `processed_at` is set once
+    the rules stage has handled the event; a gateway restarting picks up what it had stored but not
+    yet processed (see pingantong.gateway.pipeline.recover_unprocessed).
+    """
+
+    device = models.ForeignKey(
+        "devices.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    protocol = models.CharField(_("protocol"), max_length=16)
+    device_identity = models.CharField(_("identity"), max_length=64)
+    message = models.CharField(_("message"), max_length=32)
+    kind = models.CharField(_("kind"), max_length=16)
+    alarms = models.JSONField(_("alarms"), default=list, blank=True)
+    device_time = models.DateTimeField(_("device time"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    archived = models.BooleanField(_("blind-area data"), default=False)
+    serial = models.PositiveIntegerField(_("terminal serial"), null=True, blank=True)
+    payload = models.JSONField(_("event"), default=dict)
+    raw_frame = models.ForeignKey(
+        RawFrame, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    gateway_node = models.CharField(_("gateway node"), max_length=64, blank=True)
+    processed_at = models.DateTimeField(_("processed by rules"), null=True, blank=True)
+
+    access_policy = OF_DEVICE_READONLY
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["device", "received_at"], name="event_device_time"),
+            models.Index(fields=["gateway_node", "processed_at"], name="event_unprocessed"),
+        ]
+        verbose_name = _("device event")
+        verbose_name_plural = _("device events")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message} from {self.device_identity}"
+
+
+class _Series(models.Model):
+    """Common columns of a time series row: which device, when it happened, when we got it."""
+
+    device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="+")
+    recorded_at = models.DateTimeField(_("time"))
+    received_at = models.DateTimeField(_("received at"))
+    event = models.ForeignKey(
+        DeviceEventRecord, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    access_policy = OF_DEVICE_READONLY
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return (
+            f"{type(self)._meta.verbose_name} of device {self.device_id} at {self.recorded_at:%Y-%m-%d %H:%M}"
+        )
+
+
+class PositionRecord(_Series):
+    """A fix (WGS-84), kept at least 7 days (S09). Invalid (no-fix) positions are kept but flagged."""
+
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+    valid = models.BooleanField(_("fix valid"))
+    speed_kmh = models.FloatField(_("speed km/h"), null=True, blank=True)
+    course_deg = models.FloatField(_("course"), null=True, blank=True)
+    altitude_m = models.FloatField(_("altitude m"), null=True, blank=True)
+    satellites = models.PositiveSmallIntegerField(_("satellites"), null=True, blank=True)
+    archived = models.BooleanField(_("blind-area data"), default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["device", "recorded_at"], name="position_device_time")]
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+
+
+class VitalsRecord(_Series):
+    """One vitals measurement (S22); only the values the terminal sent are set."""
+
+    heart_rate_bpm = models.FloatField(_("heart rate"), null=True, blank=True)
+    bp_systolic_mmhg = models.FloatField(_("systolic"), null=True, blank=True)
+    bp_diastolic_mmhg = models.FloatField(_("diastolic"), null=True, blank=True)
+    spo2_pct = models.FloatField(_("SpO2 %"), null=True, blank=True)
+    body_temp_c = models.FloatField(_("body temperature"), null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["device", "recorded_at"], name="vitals_device_time")]
+        verbose_name = _("vitals reading")
+        verbose_name_plural = _("vitals readings")
+
+
+class SensorRecord(_Series):
+    """One home-sensor state report (S05, S25): the normalised state and any alarms."""
+
+    state = models.JSONField(_("state"), default=dict)
+    alarms = models.JSONField(_("alarms"), default=list, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["device", "recorded_at"], name="sensor_device_time")]
+        verbose_name = _("sensor reading")
+        verbose_name_plural = _("sensor readings")

@@ -1,0 +1,108 @@
+"""Helpers for the gateway's socket tests: run a Gateway on ephemeral ports in a background loop
+thread, so that tests (sync, with Django's DB access) can talk to it over real TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pingantong.gateway.listeners import Gateway
+
+
+class LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 20) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@contextmanager
+def running_gateway(**kwargs: Any) -> Iterator[tuple[Gateway, dict[str, int], LoopThread]]:
+    kwargs.setdefault("host", "127.0.0.1")
+    kwargs.setdefault("node", "test-node")
+    ports = kwargs.pop("ports", {"watch": 0, "jt808": 0})
+    lt = LoopThread()
+    gateway = lt.run(_make(ports, kwargs))
+    try:
+        bound = lt.run(gateway.start())
+        yield gateway, bound, lt
+    finally:
+        lt.run(gateway.stop())
+        lt.close()
+
+
+async def _make(ports: dict, kwargs: dict) -> Gateway:
+    return Gateway(ports, **kwargs)
+
+
+class Terminal:
+    """A simulated terminal: a blocking socket with helpers to read replies."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read_until(self, end: bytes, timeout: float = 10) -> bytes:
+        self.sock.settimeout(timeout)
+        while end not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed by the gateway")
+            self.buffer += chunk
+        i = self.buffer.index(end) + len(end)
+        out, self.buffer = self.buffer[:i], self.buffer[i:]
+        return out
+
+    def read_frame_7e(self, timeout: float = 10) -> bytes:
+        self.sock.settimeout(timeout)
+        while self.buffer.count(b"\x7e") < 2:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed by the gateway")
+            self.buffer += chunk
+        start = self.buffer.index(b"\x7e")
+        end = self.buffer.index(b"\x7e", start + 1) + 1
+        out, self.buffer = self.buffer[start:end], self.buffer[end:]
+        return out
+
+    def expect_silence(self, seconds: float = 0.5) -> bytes:
+        self.sock.settimeout(seconds)
+        try:
+            chunk = self.sock.recv(4096)
+        except TimeoutError:
+            return b""
+        return chunk if chunk else b"<closed>"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def ensure_reference_data() -> None:
+    """Transactional tests flush the tables that migrations seeded: put back what the gateway needs
+    (the district that unbound devices sit in, and the device types)."""
+    import importlib
+
+    from django.apps import apps
+
+    from pingantong.devices.models import default_unbound_region_code
+    from pingantong.regions.models import Region
+
+    code = default_unbound_region_code()
+    Region.objects.get_or_create(code=code, defaults={"name": "三元区", "level": 3})
+    seed = importlib.import_module("pingantong.devices.migrations.0002_seed_device_types")
+    seed.seed(apps, None)

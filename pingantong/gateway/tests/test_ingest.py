@@ -1,0 +1,197 @@
+"""Durable ingest: nothing is acknowledged that is not stored; SOS frames are never merged away;
+the rules stage gets every stored event, in order, and survives a failing rule."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from pingantong.devices.actions import register_device
+from pingantong.devices.models import DeviceEventRecord, DeviceState, LifeSign
+from pingantong.gateway import pipeline
+from pingantong.gateway.events import DeviceEvent
+from pingantong.gateway.ingest import FrameIn, Ingestor, store_batch
+from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data():
+    ensure_reference_data()
+
+
+def al_frame(minute: int, status: str = "00010000") -> bytes:
+    body = f"AL,280824,10{minute:02d}00,A,26.263406,N,117.639612,E,0,0,50,8,90,79,1200,0,{status},0"
+    return f"[3G*4700186508*{len(body):04x}*{body}]".encode()
+
+
+class DyingStore:
+    """A store that works until `dead` is set, then fails like a lost database."""
+
+    def __init__(self) -> None:
+        self.dead = threading.Event()
+
+    def __call__(self, frames, node):
+        if self.dead.is_set():
+            raise RuntimeError("database unavailable")
+        return store_batch(frames, node)
+
+
+def stored_times() -> set[str]:
+    return {str(p["device_time"]) for p in DeviceEventRecord.objects.values("device_time")}
+
+
+def test_storage_dying_mid_stream_acknowledges_nothing_unstored():
+    register_device(protocol="watch", identity="4700186508", device_type="watch")
+    store = DyingStore()
+    ingestor = Ingestor(node="test-node", store=store)
+    with running_gateway(ingestor=ingestor, ports={"watch": 0}) as (gateway, ports, _lt):
+        watch = Terminal(ports["watch"])
+        watch.send(al_frame(1))
+        assert watch.read_until(b"]").endswith(b"*AL]")
+        assert DeviceEventRecord.objects.count() == 1
+
+        store.dead.set()
+        watch.send(al_frame(2) + al_frame(3))
+        # No ACK: the gateway closes the connection instead, so the watch will resend.
+        assert watch.expect_silence(2.0) in (b"<closed>", b"")
+        assert DeviceEventRecord.objects.count() == 1
+        metrics = gateway.listeners["watch"].metrics
+        assert metrics.acked == 1 and metrics.unacked_storage_failure == 2
+
+        store.dead.clear()
+        again = Terminal(ports["watch"])
+        again.send(al_frame(2) + al_frame(3))
+        assert again.read_until(b"]").endswith(b"*AL]")
+        assert again.read_until(b"]").endswith(b"*AL]")
+        assert DeviceEventRecord.objects.count() == 3
+
+
+def test_many_connections_with_storage_failing_never_ack_an_unstored_frame():
+    for n in range(5):
+        register_device(protocol="watch", identity=f"470018650{n}", device_type="watch")
+    store = DyingStore()
+    ingestor = Ingestor(node="test-node", store=store)
+    acked: list[tuple[str, int]] = []
+    with running_gateway(ingestor=ingestor, ports={"watch": 0}) as (_gateway, ports, _lt):
+        watches = [Terminal(ports["watch"]) for _ in range(5)]
+        for minute in range(6):
+            if minute == 3:
+                store.dead.set()
+            for n, w in enumerate(watches):
+                body = f"AL,280824,10{minute:02d}00,A,26.26,N,117.63,E,0,0,50,8,90,79,1200,0,00010000,0"
+                try:
+                    w.send(f"[3G*470018650{n}*{len(body):04x}*{body}]".encode())
+                    if w.read_until(b"]", timeout=3).endswith(b"*AL]"):
+                        acked.append((f"470018650{n}", minute))
+                except (ConnectionError, OSError):
+                    pass
+    stored = {
+        (r.device_identity, r.device_time.minute)
+        for r in DeviceEventRecord.objects.all()
+        if r.device_time is not None
+    }
+    assert acked, "some frames were acknowledged before storage died"
+    assert set(acked) <= stored
+    assert len(acked) == 15
+
+
+def test_every_sos_frame_is_stored_even_identical_resends():
+    device = register_device(protocol="watch", identity="4700186508", device_type="watch")
+    with running_gateway(ports={"watch": 0}) as (_gateway, ports, _lt):
+        watch = Terminal(ports["watch"])
+        watch.send(al_frame(5) * 3)
+        for _ in range(3):
+            watch.read_until(b"]")
+    assert sum("sos" in r.alarms for r in DeviceEventRecord.objects.filter(device=device)) == 3
+
+
+def _event(identity: str, **kw) -> DeviceEvent:
+    kw.setdefault("message", "AL")
+    kw.setdefault("kind", "alarm")
+    return DeviceEvent(protocol="watch", device_id=identity, **kw)
+
+
+def test_sos_from_unknown_device_reaches_the_rules_flagged_unbound():
+    seen: list[tuple[DeviceEvent, pipeline.RuleContext]] = []
+
+    def capture(event, ctx):
+        seen.append((event, ctx))
+        return []
+
+    pipeline.register_rule(capture)
+    try:
+        engine = pipeline.RulesEngine()
+        _stored, handed = store_batch(
+            [FrameIn("watch", b"[..]", [_event("999", alarms=["sos"], device_time=datetime.now(UTC))])], "n1"
+        )
+        engine.process(handed)
+    finally:
+        pipeline.unregister(capture)
+    event, ctx = seen[0]
+    assert event.alarms == ["sos"]
+    assert ctx.device is None and ctx.client is None and ctx.unbound
+    assert ctx.device_identity == "999" and ctx.event_id == handed[0].event_id
+
+
+def test_a_failing_rule_does_not_stop_the_others_and_order_is_kept():
+    device = register_device(protocol="watch", identity="1", device_type="watch")
+    order: list[int] = []
+
+    def broken(event, ctx):
+        raise RuntimeError("bug in a rule")
+
+    def recorder(event, ctx):
+        order.append(event.steps or 0)
+        return []
+
+    pipeline.register_rule(broken)
+    pipeline.register_rule(recorder)
+    try:
+        engine = pipeline.RulesEngine()
+        frames = [
+            FrameIn("watch", b"x", [_event("1", message="LK", kind="heartbeat", steps=s)]) for s in (1, 2, 3)
+        ]
+        _stored, handed = store_batch(frames, "n1")
+        engine.process(handed)
+    finally:
+        pipeline.unregister(broken)
+        pipeline.unregister(recorder)
+    assert order == [1, 2, 3]
+    assert engine.rule_failures == 3
+    state = DeviceState.objects.get(device=device)
+    assert state.steps == 3 and state.last_life_sign_source == "steps"
+
+
+def test_heartbeat_proves_the_device_but_not_the_person():
+    device = register_device(protocol="watch", identity="2", device_type="watch")
+    engine = pipeline.RulesEngine()
+    _s, handed = store_batch([FrameIn("watch", b"x", [_event("2", message="LK", kind="heartbeat")])], "n1")
+    engine.process(handed)
+    state = DeviceState.objects.get(device=device)
+    assert state.last_device_seen_at is not None
+    assert state.last_life_sign_at is None
+    _s, handed = store_batch(
+        [
+            FrameIn(
+                "watch", b"x", [_event("2", message="bphrt", kind="vitals", vitals={"heart_rate_bpm": 72})]
+            )
+        ],
+        "n1",
+    )
+    engine.process(handed)
+    state.refresh_from_db()
+    assert state.last_life_sign_source == "vitals"
+    assert LifeSign.objects.filter(device=device).count() == 1
+
+
+def test_events_stored_but_not_processed_are_replayed_on_restart():
+    device = register_device(protocol="watch", identity="3", device_type="watch")
+    store_batch([FrameIn("watch", b"x", [_event("3", alarms=["sos"])])], "node-a")  # crash before rules
+    engine = pipeline.RulesEngine()
+    assert pipeline.recover_unprocessed(engine, gateway_node="node-a") == 1
+    assert DeviceState.objects.get(device=device).last_life_sign_source == "sos"
+    assert pipeline.recover_unprocessed(engine, gateway_node="node-a") == 0

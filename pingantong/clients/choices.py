@@ -109,3 +109,41 @@ class FrequencyRequestStatus(models.TextChoices):
     AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting the client's confirmation")
     CONFIRMED = "confirmed", _("Confirmed by the client")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ApplicationStatus(models.TextChoices):
+    """P1: village files → township approves (enrolment) or returns → district records."""
+
+    FILED = "filed", _("Filed, awaiting the township")
+    RETURNED = "returned", _("Returned to the village")
+    APPROVED = "approved", _("Approved, awaiting the district")
+    RECORDED = "recorded", _("Recorded by the district")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ApplicationAction(models.TextChoices):
+    FILE = "file", _("Filed")
+    RETURN = "return", _("Returned")
+    APPROVE = "approve", _("Approved")
+    RECORD = "record", _("Recorded")
+    WITHDRAW = "withdraw", _("Withdrawn")
+
+
+class ItemKind(models.TextChoices):
+    BASIC = "basic", _("Basic")
+    EXTENDED = "extended", _("Extended")
+
+
+class AgreementStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SIGNED = "signed", _("Signed")
+    ENDED = "ended", _("Ended")
+
+
+class TerminationReason(models.TextChoices):
+    """P4."""
+
+    DEATH = "death", _("Client died")
+    MOVED_OUT = "moved_out", _("Moved out of the district")
+    AGENCY_CLOSED = "agency_closed", _("Agency ordered to close")
+    OTHER = "other", _("Other")

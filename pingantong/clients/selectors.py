@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery, TextField
@@ -88,3 +89,47 @@ def filter_category(queryset: QuerySet[Client], categories: Iterable[str]) -> Qu
     for value in wanted:
         q |= Q(_categories_text__contains=f'"{value}"')
     return annotated.filter(q)
+
+
+def _looks_like_id_number(text: str) -> bool:
+    t = text.strip().upper()
+    return len(t) in (15, 18) and t[:-1].isdigit() and (t[-1].isdigit() or t[-1] == "X")
+
+
+def search_clients(queryset: QuerySet[Client], params: dict[str, Any]) -> QuerySet[Client]:
+    """The list's search and filters. `q`: a full ID number (blind-index lookup), digits (phone), or
+    text (name or village name). Filters: category, risk_tier, status, region (a code: its subtree)."""
+    from django.db.models import Q
+
+    from pingantong.regions.models import prefix_of
+
+    from . import crypto
+
+    q = (params.get("q") or "").strip()
+    if q:
+        if _looks_like_id_number(q):
+            queryset = queryset.filter(id_number_hmac=crypto.blind_index(q))
+        elif q.isdigit():
+            queryset = queryset.filter(Q(phone__contains=q) | Q(phone2__contains=q))
+        else:
+            queryset = queryset.filter(Q(name__contains=q) | Q(region__short_name__contains=q))
+    if params.get("category"):
+        queryset = filter_category(queryset, [params["category"]])
+    if params.get("risk_tier"):
+        queryset = queryset.filter(risk_tier=params["risk_tier"])
+    if params.get("status"):
+        queryset = queryset.filter(status=params["status"])
+    region = (params.get("region") or "").strip()
+    if region:
+        try:
+            queryset = queryset.filter(region_id__startswith=prefix_of(region))
+        except (ValueError, KeyError):
+            queryset = queryset.none()
+    return queryset
+
+
+def page_of(queryset: QuerySet[Client], page: int, size: int) -> tuple[list[Client], bool]:
+    """One page and whether another follows, without COUNT(*) over the whole (restricted) table."""
+    start = (max(page, 1) - 1) * size
+    rows = list(queryset[start : start + size + 1])
+    return rows[:size], len(rows) > size

@@ -2,5 +2,11 @@
 
 from rest_framework.routers import SimpleRouter
 
+from . import views
+
 router = SimpleRouter(trailing_slash=True)
+router.register("clients", views.ClientViewSet, basename="client")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("consents", views.ConsentViewSet, basename="consent")
+router.register("applications", views.ApplicationViewSet, basename="application")
 urlpatterns = router.urls

@@ -1,0 +1,1 @@
+"""Web pages of the clients app, one module per screen group."""

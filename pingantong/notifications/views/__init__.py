@@ -1,0 +1,1 @@
+"""Pages of the notifications app (mounted at /notifications/)."""

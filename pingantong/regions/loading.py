@@ -176,7 +176,7 @@ def select_under(rows: list[RegionRow], under: str) -> list[RegionRow]:
     return [row for row in rows if row.code.startswith(prefix) or row.code in keep]
 
 
-def _existing(model: type, codes: list[str]) -> dict[str, Any]:
+def _existing(model: type[Region], codes: list[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for start in range(0, len(codes), BATCH_SIZE):
         for obj in model.objects.filter(code__in=codes[start : start + BATCH_SIZE]):
@@ -185,7 +185,7 @@ def _existing(model: type, codes: list[str]) -> dict[str, Any]:
 
 
 def load_regions(
-    rows: Iterable[Any], *, under: str | None = None, model: type | None = None, first_line: int = 1
+    rows: Iterable[Any], *, under: str | None = None, model: type[Region] | None = None, first_line: int = 1
 ) -> LoadResult:
     """Create or update the given regions in one transaction; running it twice changes nothing.
 

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from . import selectors
+from .loading import SANYUAN
 from .models import Region, RegionLevel
 
 
@@ -24,8 +25,11 @@ def _default_root(user) -> str | None:
         return own.code
     if own is not None:
         return own.parent_id
-    district = selectors.loaded_districts().first()
-    return district.code if district else None
+    # The district the platform serves first, then whichever district has towns loaded.
+    districts = list(selectors.loaded_districts().values_list("code", flat=True))
+    if SANYUAN in districts:
+        return SANYUAN
+    return districts[0] if districts else None
 
 
 @login_required
@@ -56,7 +60,7 @@ def detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     grandchildren: dict[str, list[Region]] = {}
     for item in Region.objects.filter(parent__parent=region).order_by("code"):
-        grandchildren.setdefault(item.parent_id, []).append(item)
+        grandchildren.setdefault(item.parent_id or "", []).append(item)
     for child in children:
         child.items = grandchildren.get(child.code, [])  # type: ignore[attr-defined]
     context = {

@@ -8,7 +8,7 @@ from pingantong.regions.models import Region
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    parent = serializers.CharField(source="parent_id", allow_null=True, read_only=True)
+    parent = serializers.CharField(source="parent_id", allow_null=True, read_only=True)  # type: ignore[assignment]
     level_display = serializers.CharField(source="get_level_display", read_only=True)
     prefix = serializers.CharField(read_only=True)
 

@@ -127,3 +127,24 @@ def test_api_list_query_count(api_client, user_factory, django_assert_max_num_qu
     api_client.force_authenticate(user_factory(Role.AGENT))
     with django_assert_max_num_queries(6):
         assert api_client.get("/api/v1/regions/", {"page_size": 200}).status_code == 200
+
+
+def test_an_administrator_still_opens_on_sanyuan_when_more_districts_are_loaded(client, admin_user):
+    from pingantong.regions.loading import load_regions, shipped_rows
+
+    load_regions(shipped_rows(), under="350102")  # 福州市鼓楼区 sorts before 三元区
+    client.force_login(admin_user)
+    assert client.get("/regions/")["Location"] == "/regions/350404000000/"
+    districts = client.get("/regions/350404000000/").context["districts"]
+    assert [d.code for d in districts] == ["350102000000", "350404000000"]
+
+
+def test_an_empty_database_shows_how_to_load_regions(client, admin_user):
+    from pingantong.regions.models import Region
+
+    client.force_login(admin_user)
+    Region.objects.filter(level=5).delete()
+    Region.objects.filter(level=4).delete()
+    response = client.get("/regions/")
+    assert response.status_code == 200
+    assert "loadregions" in response.content.decode()

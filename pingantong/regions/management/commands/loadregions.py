@@ -81,7 +81,8 @@ class Command(BaseCommand):
         results: list[tuple[str | None, LoadResult]] = []
         try:
             with transaction.atomic():
-                for root in roots or [None]:
+                targets: list[str | None] = list(roots) or [None]
+                for root in targets:
                     results.append((root, load_regions(rows, under=root, first_line=first_line)))
                 if dry_run:
                     raise DryRun

@@ -155,3 +155,24 @@ class Need(models.TextChoices):
     HOME_REPAIR = "home_repair", _("Home repair / safety")
     DEVICE = "device", _("Terminal problem")
     OTHER = "other", _("Other")
+
+
+class CounsellingMode(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    ONLINE = "online", _("Online / video")
+    IN_PERSON = "in_person", _("In person")
+
+
+class PartnerKind(models.TextChoices):
+    SOCIAL_WORK_STATION = "social_work_station", _("Social-work station (社工站)")
+    CARE_HOME = "care_home", _("Care home")
+    MEDICAL = "medical", _("Medical / online medical service")
+    COMMUNITY = "community", _("Community service")
+    OTHER = "other", _("Other")
+
+
+class ActivityKind(models.TextChoices):
+    HEALTH_TALK = "health_talk", _("Health talk")
+    CONSULTATION = "consultation", _("Consultation")
+    SOCIAL = "social", _("Social gathering")
+    OTHER = "other", _("Other")

@@ -26,10 +26,24 @@ def holiday_checker(overrides: dict[dt.date, bool] | None = None) -> Callable[[d
     """A function day -> is it a public holiday; `overrides` (day -> is_holiday) win."""
     overrides = overrides or {}
 
-    def is_holiday(day: dt.date) -> bool:
+    def listed(day: dt.date) -> bool:
         if day in overrides:
             return overrides[day]
         return day in _china(day.year)
+
+    def is_holiday(day: dt.date) -> bool:
+        if listed(day):
+            return True
+        if day in overrides or day.weekday() < 5:
+            return False
+        # A weekend inside a holiday break (Golden Week's Sunday) belongs to the break: the working
+        # days either side of it are both holidays.
+        before, after = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
+        while before.weekday() >= 5:
+            before -= dt.timedelta(days=1)
+        while after.weekday() >= 5:
+            after += dt.timedelta(days=1)
+        return listed(before) and listed(after)
 
     return is_holiday
 

@@ -8,3 +8,6 @@ from django.dispatch import Signal
 task_opened = Signal()
 task_escalated = Signal()
 task_completed = Signal()
+
+# S17: a client was flagged as needing intervention (keyword `flag=`), for live warnings.
+intervention_flagged = Signal()

@@ -48,8 +48,11 @@ def planned_day(last: dt.datetime | None, interval: int, today: dt.date) -> dt.d
     return max(today, _local_date(last) + dt.timedelta(days=interval))
 
 
-def schedule_care_work(*, now: dt.datetime | None = None, horizon_days: int = 1) -> ScheduleResult:
-    """Open the care calls and visits due up to `horizon_days` ahead; re-date unstarted ones."""
+def schedule_care_work(
+    *, now: dt.datetime | None = None, horizon_days: int = 1, client_ids: list[int] | None = None
+) -> ScheduleResult:
+    """Open the care calls and visits due up to `horizon_days` ahead; re-date unstarted ones
+    (for every active client, or only `client_ids`)."""
     from pingantong.clients.models import Client
 
     now = now or timezone.now()
@@ -79,7 +82,10 @@ def schedule_care_work(*, now: dt.datetime | None = None, horizon_days: int = 1)
     }
     result = ScheduleResult()
     new: list[Task] = []
-    clients = Client.objects.filter(status="active").only(
+    clients = Client.objects.filter(status="active")
+    if client_ids is not None:
+        clients = clients.filter(pk__in=client_ids)
+    clients = clients.only(
         "id",
         "region_id",
         "risk_tier",

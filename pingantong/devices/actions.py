@@ -195,3 +195,32 @@ def queue_command(
         expires_at=timezone.now() + ttl,
         issued_by=issued_by if getattr(issued_by, "is_authenticated", False) else None,
     )
+
+
+@transaction.atomic
+def bind_device(*, device: Device, client: Any) -> Device:
+    """Bind a device to a client (服务对象); the device takes the client's region for access."""
+    device.client = client
+    device.region_id = client.region_id
+    device.save(update_fields=["client", "region", "updated_at"])
+    return device
+
+
+@transaction.atomic
+def unbind_device(*, device: Device) -> Device:
+    """Take a device off its client; it goes back to the district, where installers see it."""
+    from pingantong.devices.models import default_unbound_region_code
+
+    device.client = None
+    device.region_id = default_unbound_region_code()
+    device.save(update_fields=["client", "region", "updated_at"])
+    return device
+
+
+def sync_device_regions(*, client: Any) -> int:
+    """Call when a client's region changes: their devices' denormalised region follows."""
+    return (
+        Device.objects.filter(client=client)
+        .exclude(region_id=client.region_id)
+        .update(region_id=client.region_id)
+    )

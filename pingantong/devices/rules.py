@@ -74,7 +74,8 @@ def life_sign_source(event: DeviceEvent, ctx: RuleContext) -> str | None:
 
 
 def _sensor_activity(sensor: dict) -> bool:
-    return bool(sensor.get("occupancy") or sensor.get("action") or sensor.get("contact") is not None)
+    """Someone moved: motion seen, a button pressed, a door opened (zigbee2mqtt: contact=false)."""
+    return bool(sensor.get("occupancy") or sensor.get("action") or sensor.get("contact") is False)
 
 
 def life_sign_rule(event: DeviceEvent, ctx: RuleContext) -> list[Decision]:

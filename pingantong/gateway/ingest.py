@@ -242,6 +242,10 @@ class IngestMetrics:
     largest_batch: int = 0
 
 
+INGESTORS: dict[str, Ingestor] = {}
+"""The running ingestors of this process by node (for the metrics endpoint)."""
+
+
 class Ingestor:
     """The group-commit batcher shared by every listener of one gateway process."""
 
@@ -281,9 +285,11 @@ class Ingestor:
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ingest")
+            INGESTORS[self.node] = self
 
     async def stop(self) -> None:
         self._closing = True
+        INGESTORS.pop(self.node, None)
         self._wake.set()
         if self._task is not None:
             await self._task

@@ -108,6 +108,15 @@ class Device(models.Model):
     model_name = models.CharField(_("model"), max_length=100, blank=True)
     iccid = models.CharField(_("SIM ICCID"), max_length=22, blank=True)
     sim_number = models.CharField(_("SIM number"), max_length=20, blank=True)
+    client = models.ForeignKey(
+        "clients.Client",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="devices",
+        verbose_name=_("bound client"),
+        help_text=_("Empty while the device is not bound to a client (服务对象)."),
+    )
     region = models.ForeignKey(
         "regions.Region",
         on_delete=models.PROTECT,
@@ -141,7 +150,7 @@ class Device(models.Model):
 
     @property
     def is_bound(self) -> bool:
-        return getattr(self, "client_id", None) is not None
+        return self.client_id is not None
 
 
 class UnknownDeviceInbox(models.Model):

@@ -1,6 +1,12 @@
 """API routes of the gateway app (mounted under /api/v1/)."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from . import views
+
 router = SimpleRouter(trailing_slash=True)
-urlpatterns = router.urls
+urlpatterns = [
+    path("gateway/metrics/", views.GatewayMetricsView.as_view(), name="gateway-metrics"),
+    *router.urls,
+]

@@ -157,9 +157,9 @@ class Session:
         for f in frames:
             self.listener.on_frame(self, f)
         if replies:
+            metrics.acked += len(replies)
             self.writer.write(b"".join(replies))
             await self.writer.drain()
-            metrics.acked += len(replies)
         return True
 
     async def send(self, data: bytes) -> None:

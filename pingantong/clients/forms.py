@@ -76,7 +76,9 @@ class ClientForm(forms.ModelForm):
 
     def __init__(self, *args, regions=None, validate_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region"].queryset = (
+        village_field = self.fields["region"]
+        assert isinstance(village_field, forms.ModelChoiceField)
+        village_field.queryset = (
             regions if regions is not None else Region.objects.filter(level=RegionLevel.VILLAGE)
         )
         self.fields["id_number"].widget.attrs["hx-post"] = validate_url

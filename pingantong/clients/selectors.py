@@ -122,7 +122,7 @@ def search_clients(queryset: QuerySet[Client], params: dict[str, Any]) -> QueryS
     region = (params.get("region") or "").strip()
     if region:
         try:
-            queryset = queryset.filter(region_id__startswith=prefix_of(region))
+            queryset = queryset.filter(region__code__startswith=prefix_of(region))
         except (ValueError, KeyError):
             queryset = queryset.none()
     return queryset

@@ -21,7 +21,10 @@ def _consent(region_code: str):
     from pingantong.clients.models import Consent
 
     return Consent.objects.create(
-        client=_client(region_code), purpose="location_query", granted=True, effective_at=timezone.now(),
+        client=_client(region_code),
+        purpose="location_query",
+        granted=True,
+        effective_at=timezone.now(),
         method="written",
     )
 

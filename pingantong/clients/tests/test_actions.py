@@ -42,7 +42,11 @@ def test_invalid_number_changes_nothing(agent):
 def test_unknown_category_is_refused(agent):
     with pytest.raises(ValidationError) as exc:
         actions.register_client(
-            id_number=make_test_id_number(sequence=402), by=agent, name="甲", region_id=VILLAGE, categories=["rich"]
+            id_number=make_test_id_number(sequence=402),
+            by=agent,
+            name="甲",
+            region_id=VILLAGE,
+            categories=["rich"],
         )
     assert "categories" in exc.value.message_dict
 
@@ -51,7 +55,9 @@ def test_withdrawal_takes_effect_at_once_and_keeps_history(agent):
     client = make_client()
     actions.record_consent(client=client, purpose="location_share", granted=True, method="written", by=agent)
     assert has_consent(client, "location_share")
-    actions.record_consent(client=client, purpose="location_share", granted=False, method="verbal_recorded", by=agent)
+    actions.record_consent(
+        client=client, purpose="location_share", granted=False, method="verbal_recorded", by=agent
+    )
     assert not has_consent(client, "location_share")
     assert client.consents.count() == 2
     assert not has_consent(client, "health_data")  # never recorded = no
@@ -59,8 +65,9 @@ def test_withdrawal_takes_effect_at_once_and_keeps_history(agent):
 
 def test_frequency_change_applies_only_after_client_confirmation(agent):
     client = make_client()
-    request = actions.request_frequency_change(client=client, kind="visit", interval_days=14, by=agent,
-                                               reason="wants fewer visits")
+    request = actions.request_frequency_change(
+        client=client, kind="visit", interval_days=14, by=agent, reason="wants fewer visits"
+    )
     client.refresh_from_db()
     assert client.visit_interval_days is None
     actions.confirm_frequency_change(request=request, method="verbal_recorded", by=agent)

@@ -16,9 +16,15 @@ pytestmark = pytest.mark.django_db
 
 def _form(**over):
     data = {
-        "name": "李桂兰", "id_number": make_test_id_number(sequence=301, female=True), "region": VILLAGE,
-        "household_region_code": VILLAGE, "address": "列东街道江滨路1号", "phone": "13905980001",
-        "living_situation": "alone", "categories": ["living_alone", "childless"], "requested_scheme": "basic_package",
+        "name": "李桂兰",
+        "id_number": make_test_id_number(sequence=301, female=True),
+        "region": VILLAGE,
+        "household_region_code": VILLAGE,
+        "address": "列东街道江滨路1号",
+        "phone": "13905980001",
+        "living_situation": "alone",
+        "categories": ["living_alone", "childless"],
+        "requested_scheme": "basic_package",
         "statement": "独居，子女在外地",
     }
     data.update(over)
@@ -49,7 +55,9 @@ def test_whole_chain_village_files_township_approves_district_records_agent_sees
     other = user_factory(Role.TOWNSHIP, OTHER_TOWN)
     client.force_login(other)
     assert "李桂兰" not in client.get(reverse("clients:applications")).content.decode()
-    response = client.post(reverse("clients:application-decide", args=[application.pk]), {"decision": "approve"})
+    response = client.post(
+        reverse("clients:application-decide", args=[application.pk]), {"decision": "approve"}
+    )
     application.refresh_from_db()
     assert application.status == ApplicationStatus.FILED  # the sibling township cannot decide
 
@@ -60,7 +68,9 @@ def test_whole_chain_village_files_township_approves_district_records_agent_sees
     assert application.status == ApplicationStatus.FILED
 
     client.force_login(township_user)
-    client.post(reverse("clients:application-decide", args=[application.pk]), {"decision": "approve", "note": "符合"})
+    client.post(
+        reverse("clients:application-decide", args=[application.pk]), {"decision": "approve", "note": "符合"}
+    )
     application.refresh_from_db()
     assert application.status == ApplicationStatus.APPROVED and application.decided_at is not None
     assert application.client.status == ClientStatus.ACTIVE and application.client.enrolled_at is not None
@@ -86,11 +96,15 @@ def test_township_returns_with_reason_and_the_village_is_notified(client, villag
     _file(client, village_user)
     application = Application.objects.get()
     client.force_login(township_user)
-    client.post(reverse("clients:application-decide", args=[application.pk]), {"decision": "return", "note": ""})
+    client.post(
+        reverse("clients:application-decide", args=[application.pk]), {"decision": "return", "note": ""}
+    )
     application.refresh_from_db()
     assert application.status == ApplicationStatus.FILED  # a return needs a reason
-    client.post(reverse("clients:application-decide", args=[application.pk]),
-                {"decision": "return", "note": "缺户口本复印件"})
+    client.post(
+        reverse("clients:application-decide", args=[application.pk]),
+        {"decision": "return", "note": "缺户口本复印件"},
+    )
     application.refresh_from_db()
     assert application.status == ApplicationStatus.RETURNED and application.return_reason == "缺户口本复印件"
     assert any("缺户口本复印件" in n.message for n in notices_for(village_user))

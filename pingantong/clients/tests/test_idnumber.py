@@ -5,7 +5,12 @@ import datetime as dt
 import pytest
 from stdnum.cn import ric
 
-from pingantong.clients.idnumber import IDNumberError, make_test_id_number, parse_id_number, validate_client_id_number
+from pingantong.clients.idnumber import (
+    IDNumberError,
+    make_test_id_number,
+    parse_id_number,
+    validate_client_id_number,
+)
 
 ON = dt.date(2026, 11, 28)
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from pingantong.accounts.choices import Role
+from pingantong.accounts.models import User
 from pingantong.core.access import user_may
 from pingantong.core.views import RestrictedDetailView, RestrictedListView
 from pingantong.regions.models import Region, RegionLevel, prefix_of
@@ -79,9 +80,10 @@ class ApplicationDetailView(RestrictedDetailView):
 @login_required
 def application_new(request: HttpRequest) -> HttpResponse:
     """A village/community user files an application (the ID number is checked as it is typed)."""
-    if not request.user.has_role(Role.VILLAGE):
+    user = request.user
+    if not isinstance(user, User) or not user.has_role(Role.VILLAGE):
         raise PermissionDenied
-    prefixes = [prefix_of(code) for role, code in request.user.role_regions() if role == Role.VILLAGE]
+    prefixes = [prefix_of(code) for role, code in user.role_regions() if role == Role.VILLAGE]
     q = Q()
     for prefix in prefixes:
         q |= Q(code__startswith=prefix)

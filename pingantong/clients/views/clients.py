@@ -33,7 +33,7 @@ class ClientListView(RestrictedListView):
 
     model = Client
     template_name = "clients/client_list.html"
-    paginate_by = None
+    paginate_by = None  # type: ignore[assignment]
 
     def get_queryset(self):
         qs = super().get_queryset().select_related("region")

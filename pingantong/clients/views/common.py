@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
-def apply_errors(form: forms.Form, error: ValidationError) -> None:
+def apply_errors(form: forms.BaseForm, error: ValidationError) -> None:
     """Put an action's ValidationError back on the form's fields (unknown fields → form errors)."""
     if hasattr(error, "error_dict"):
         for field, messages in error.message_dict.items():

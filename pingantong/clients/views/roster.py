@@ -81,8 +81,9 @@ def roster_import(request: HttpRequest) -> HttpResponse:
 def roster_export(request: HttpRequest) -> HttpResponse:
     """The user's exportable clients (with the list's filters) as .xlsx; unmasked only if permitted."""
     unmasked = request.GET.get("unmasked") == "1"
-    qs = Client.objects.restrict(request.user, "export_unmasked" if unmasked else "export")
-    qs = selectors.search_clients(qs, request.GET)
+    qs = selectors.search_clients(
+        Client.objects.restrict(request.user, "export_unmasked" if unmasked else "export"), request.GET
+    )
     if unmasked and not qs.exists() and not Client.objects.restrict(request.user, "export_unmasked").exists():
         raise PermissionDenied
     count = qs.count()

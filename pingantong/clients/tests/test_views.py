@@ -1,0 +1,184 @@
+"""Screens and API: search by name, phone, full ID number and village; filters; masking; audit of
+unmasked reads; query counts on the list endpoint; the public service page (X1)."""
+
+import pytest
+from auditlog.models import LogEntry
+from django.urls import reverse
+
+from pingantong.accounts.choices import Role
+from pingantong.clients.testing import make_client, make_contact
+
+from .conftest import VILLAGE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people():
+    return {
+        "wang": make_client(
+            name="王秀英", phone="13905981111", categories=["living_alone"], risk_tier="high"
+        ),
+        "li": make_client(
+            name="李建华", phone="13905982222", categories=["severe_disability"], risk_tier="general"
+        ),
+        "far": make_client(name="张德明", region="350404002001", phone="13905983333"),
+    }
+
+
+def _names(response):
+    return sorted(row["name"] for row in response.json()["results"])
+
+
+def test_api_search_by_name_phone_full_id_and_village(api_client, agent, people):
+    api_client.force_authenticate(agent)
+    url = "/api/v1/clients/"
+    assert _names(api_client.get(url, {"q": "秀英"})) == ["王秀英"]
+    assert _names(api_client.get(url, {"q": "2222"})) == ["李建华"]
+    assert _names(api_client.get(url, {"q": people["far"].id_number})) == ["张德明"]
+    assert _names(api_client.get(url, {"q": people["far"].id_number[:12]})) == []  # partial IDs do not match
+    village = people["wang"].region.display_name
+    assert "王秀英" in _names(api_client.get(url, {"q": village[:3]}))
+
+
+def test_api_filters_category_risk_status_region(api_client, agent, people):
+    api_client.force_authenticate(agent)
+    url = "/api/v1/clients/"
+    assert _names(api_client.get(url, {"category": "severe_disability"})) == ["李建华"]
+    assert _names(api_client.get(url, {"risk_tier": "high"})) == ["王秀英"]
+    assert _names(api_client.get(url, {"region": "350404002000"})) == ["张德明"]
+    assert _names(api_client.get(url, {"status": "terminated"})) == []
+
+
+def test_api_list_masks_id_and_phone_and_is_region_scoped(api_client, user_factory, people):
+    api_client.force_authenticate(user_factory(Role.VILLAGE, VILLAGE))
+    rows = api_client.get("/api/v1/clients/").json()["results"]
+    assert sorted(r["name"] for r in rows) == ["李建华", "王秀英"]
+    assert all("****" in r["phone"] and "********" in r["id_number_masked"] for r in rows)
+    assert "id_number" not in rows[0]
+
+
+def test_api_list_query_count_does_not_grow_with_rows(api_client, agent, django_assert_max_num_queries):
+    for _ in range(30):
+        make_client()
+    api_client.force_authenticate(agent)
+    with django_assert_max_num_queries(4):
+        response = api_client.get("/api/v1/clients/", {"q": "测试"})
+    assert len(response.json()["results"]) == 30
+
+
+def test_api_pagination_without_count(api_client, agent):
+    for _ in range(7):
+        make_client()
+    api_client.force_authenticate(agent)
+    first = api_client.get("/api/v1/clients/", {"page_size": 5}).json()
+    assert len(first["results"]) == 5 and first["next"] and first["previous"] is None
+    second = api_client.get(first["next"]).json()
+    assert len(second["results"]) == 2 and second["next"] is None
+
+
+def test_reveal_is_for_permitted_roles_and_logged(api_client, agent, user_factory, people):
+    wang = people["wang"]
+    api_client.force_authenticate(agent)
+    assert api_client.get(f"/api/v1/clients/{wang.pk}/reveal/").status_code in (403, 404)
+    township = user_factory(Role.TOWNSHIP, "350404001000")
+    api_client.force_authenticate(township)
+    response = api_client.get(f"/api/v1/clients/{wang.pk}/reveal/", {"purpose": "approval"})
+    assert response.json() == {"id_number": wang.id_number}
+    entry = LogEntry.objects.get(action=LogEntry.Action.ACCESS, actor=township)
+    assert entry.additional_data["fields"] == ["id_number"] and entry.additional_data["purpose"] == "approval"
+
+
+def test_api_create_refuses_duplicate_with_clear_message(api_client, agency_admin, people):
+    api_client.force_authenticate(agency_admin)
+    response = api_client.post(
+        "/api/v1/clients/",
+        {"name": "又一个", "id_number": people["li"].id_number, "region": VILLAGE},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "already registered" in response.json()["id_number"][0]
+
+
+def test_consent_api_appends_and_withdrawal_wins(api_client, agent, people):
+    from pingantong.clients.selectors import has_consent
+
+    api_client.force_authenticate(agent)
+    wang = people["wang"]
+    for granted in (True, False):
+        response = api_client.post(
+            "/api/v1/consents/",
+            {"client": wang.pk, "purpose": "health_data", "granted": granted, "method": "written"},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+    assert not has_consent(wang, "health_data")
+    assert api_client.delete(f"/api/v1/consents/{wang.consents.first().pk}/").status_code == 405
+
+
+def test_application_chain_over_the_api(api_client, village_user, township_user, district_user):
+    from pingantong.clients.idnumber import make_test_id_number
+
+    api_client.force_authenticate(village_user)
+    response = api_client.post(
+        "/api/v1/applications/",
+        {
+            "id_number": make_test_id_number(sequence=601),
+            "name": "吴老伯",
+            "region": VILLAGE,
+            "household_region_code": VILLAGE,
+            "categories": ["empty_nest"],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    assert api_client.post(f"/api/v1/applications/{pk}/approve/").status_code == 403
+    api_client.force_authenticate(township_user)
+    assert api_client.post(f"/api/v1/applications/{pk}/approve/").json()["status"] == "approved"
+    api_client.force_authenticate(district_user)
+    body = api_client.post(f"/api/v1/applications/{pk}/record/").json()
+    assert body["status"] == "recorded" and [s["action"] for s in body["steps"]] == [
+        "file",
+        "approve",
+        "record",
+    ]
+
+
+def test_detail_page_shows_everything_and_logs_the_read(client, agent, people):
+    wang = people["wang"]
+    make_contact(wang, name="王小明", is_street_designated=True)
+    client.force_login(agent)
+    response = client.get(reverse("clients:detail", args=[wang.pk]))
+    page = response.content.decode()
+    assert "王秀英" in page and "王小明" in page and 'data-testid="consents"' in page
+    assert wang.phone in page  # agents call the client: phone shown in full …
+    assert wang.id_number not in page  # … but not the ID number
+    entry = LogEntry.objects.get(action=LogEntry.Action.ACCESS, actor=agent)
+    assert set(entry.additional_data["fields"]) == {"address", "health", "phone"}
+
+
+def test_list_page_masks_and_searches(client, agent, people):
+    client.force_login(agent)
+    page = client.get(reverse("clients:list"), {"q": "王秀英"}).content.decode()
+    assert "王秀英" in page and "李建华" not in page
+    assert people["wang"].phone not in page and people["wang"].id_number not in page
+    assert people["wang"].id_number_masked in page
+
+
+def test_inline_id_check_explains_problems(client, agent, people):
+    client.force_login(agent)
+    url = reverse("clients:validate-id")
+    assert "already registered" in client.post(url, {"id_number": people["li"].id_number}).content.decode()
+    ok = client.post(
+        f"{url}?exclude={people['li'].pk}", {"id_number": people["li"].id_number}
+    ).content.decode()
+    assert "text-success" in ok
+
+
+def test_public_service_page_needs_no_login(client):
+    response = client.get(reverse("clients:service-info"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "S01" in page and "服务信息传递" in page and "S22" in page and "30" in page
+    assert 'data-testid="extended-items"' in page

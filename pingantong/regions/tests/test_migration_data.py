@@ -105,3 +105,12 @@ def test_shipped_file_covers_all_of_fujian():
         "2.7.0",
         "2023",
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_database_gets_sanyuan_back():
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert Region.objects.filter(code__startswith="350404").count() == 1 + 13 + 133
+    assert Region.objects.count() == 149

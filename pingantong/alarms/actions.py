@@ -86,7 +86,7 @@ def record_step(
         at=at or timezone.now(),
     )
     Alarm.objects.filter(pk=alarm.pk).update(updated_at=timezone.now())
-    _after_commit_push(alarm.pk, "step")
+    _after_commit_push(alarm.pk, kind)
     return step
 
 
@@ -247,18 +247,24 @@ def record_signal(
     signal_type: str,
     device_ident: str,
     device: Any = None,
+    device_id: int | None = None,
     client: Any = None,
+    client_id: Any = None,
     region_code: str | None = None,
     source_event_id: str | int | None = None,
     data: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> Signal:
     """Record a device condition that needs no human now (low battery, powered off …)."""
+    if client is None and client_id is not None:
+        from pingantong.clients.models import Client
+
+        client = Client.objects.filter(pk=client_id).first()
     region = region_code or (client.region_id if client is not None else None) or district_code()
     return Signal.objects.create(
         signal_type=signal_type,
         device_ident=device_ident,
-        device=device,
+        device_id=device.pk if device is not None else device_id,
         client=client,
         region_id=region,
         recorded_at=at or timezone.now(),
@@ -305,13 +311,15 @@ def escalate_unclaimed(*, now: datetime | None = None, after_seconds: int | None
     limit = now - timedelta(seconds=escalate_after_seconds() if after_seconds is None else after_seconds)
     escalated: list[int] = []
     ids = list(
-        Alarm.objects.filter(status=AlarmStatus.OPEN, raised_at__lte=limit).values_list("pk", flat=True)[:500]
+        Alarm.objects.filter(
+            status=AlarmStatus.OPEN, escalated_at__isnull=True, raised_at__lte=limit
+        ).values_list("pk", flat=True)[:500]
     )
     for alarm_id in ids:
         with transaction.atomic():
-            if not Alarm.objects.filter(pk=alarm_id, status=AlarmStatus.OPEN).update(
-                status=AlarmStatus.ESCALATED, escalated_at=now, updated_at=now
-            ):
+            if not Alarm.objects.filter(
+                pk=alarm_id, status=AlarmStatus.OPEN, escalated_at__isnull=True
+            ).update(escalated_at=now, updated_at=now):
                 continue
             alarm = Alarm.objects.get(pk=alarm_id)
             waited = int((now - alarm.raised_at).total_seconds())
@@ -419,3 +427,37 @@ def review_alarm(*, alarm_id: int, user: Any, note: str = "") -> Alarm:
         alarm.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "updated_at"])
         record_step(alarm=alarm, kind=StepKind.REVIEWED, actor=user, at=now, note=note)
     return alarm
+
+
+def place_call(*, alarm_id: int, user: Any, number: str, whom: str = "") -> AlarmStep:
+    """Click-to-call through the configured switch; the call and its outcome go on the timeline
+    (a failure to reach the switch too, so the agent knows to dial by hand)."""
+    from .telephony import TelephonyError, get_dialer
+
+    dialer = get_dialer()
+    if dialer is None:
+        raise ValidationError(_("No telephony switch is configured: dial the number from your phone."))
+    alarm = Alarm.objects.get(pk=alarm_id)
+    if not user_may(user, "change", alarm):
+        raise PermissionDenied
+    if not number.strip():
+        raise ValidationError({"number": _("No number to call.")})
+    extension = getattr(user, "phone", "") or user.get_username()
+    record_step(
+        alarm=alarm,
+        kind=StepKind.CALL_PLACED,
+        actor=user,
+        note=whom,
+        data={"number": number, "via": dialer.name},
+    )
+    try:
+        outcome = dialer.originate(extension=extension, number=number, alarm_id=alarm.pk)
+        data = {
+            "number": number,
+            "result": outcome.result,
+            "detail": outcome.detail,
+            "call_id": outcome.call_id,
+        }
+    except TelephonyError as exc:
+        data = {"number": number, "result": "failed", "detail": str(exc)}
+    return record_step(alarm=alarm, kind=StepKind.CALL_RESULT, actor=user, note=whom, data=data)

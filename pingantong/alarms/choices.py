@@ -60,15 +60,17 @@ SIGNAL_TYPES = frozenset(
 
 
 class AlarmStatus(models.TextChoices):
+    """Escalation is not a status but a mark (`Alarm.escalated_at`): an escalated alarm is still
+    open, so `GET /api/v1/alarms/?status=open` (public contract) keeps listing it."""
+
     OPEN = "open", _("Open")
-    ESCALATED = "escalated", _("Escalated to supervisor")
     CLAIMED = "claimed", _("Claimed")
     CLOSED = "closed", _("Closed")
 
 
 # Statuses of an alarm still waiting for someone to take it.
-UNCLAIMED_STATUSES = (AlarmStatus.OPEN, AlarmStatus.ESCALATED)
-ACTIVE_STATUSES = (AlarmStatus.OPEN, AlarmStatus.ESCALATED, AlarmStatus.CLAIMED)
+UNCLAIMED_STATUSES = (AlarmStatus.OPEN,)
+ACTIVE_STATUSES = (AlarmStatus.OPEN, AlarmStatus.CLAIMED)
 
 
 class Outcome(models.TextChoices):

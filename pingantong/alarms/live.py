@@ -32,6 +32,33 @@ PREFIX_LENGTHS = (2, 4, 6, 9, 12)
 
 # What this process pushed last, per alarm: the relay skips those (no double push).
 _pushed: dict[int, datetime] = {}
+# The event loop the consoles' websockets live in (set when one connects). With the in-memory layer
+# a push from another thread (the gateway's rules thread) must run on that loop, not a new one.
+_console_loop: asyncio.AbstractEventLoop | None = None
+
+
+def register_console_loop(loop: asyncio.AbstractEventLoop) -> None:
+    global _console_loop
+    _console_loop = loop
+
+
+async def _send_all(layer: Any, groups: list[str], message: dict[str, Any]) -> None:
+    for group in groups:
+        await layer.group_send(group, message)
+
+
+def _deliver(layer: Any, groups: list[str], message: dict[str, Any]) -> None:
+    loop = _console_loop
+    if relay_needed() and loop is not None and loop.is_running() and not loop.is_closed():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not loop:
+            future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), loop)
+            future.result(timeout=5)
+            return
+    async_to_sync(_send_all)(layer, groups, message)
 
 
 def groups_for_region(code: str) -> list[str]:
@@ -66,9 +93,7 @@ def push_alarm(alarm_id: int, *, event: str = "update") -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        message = message_for(alarm, event)
-        for group in groups_for_region(alarm.region_id):
-            async_to_sync(layer.group_send)(group, message)
+        _deliver(layer, groups_for_region(alarm.region_id), message_for(alarm, event))
         _pushed[alarm.pk] = alarm.updated_at
         if event == "raised":
             _record_pushed(alarm)
@@ -107,14 +132,22 @@ def relay_once(since: datetime) -> datetime:
 
 async def relay(stop: asyncio.Event) -> None:
     """Service: carry changes written by other processes (the task worker) to this process's
-    consoles, within about a second."""
-    if not relay_needed():
-        return
+    consoles within about a second, and run the alarm supervision (45 s escalation, cascade
+    deadlines) every few seconds, finer than the worker's one-minute crontab."""
+    from .tasks import supervise
+
     cursor = timezone.now()
     interval = float(getattr(settings, "PINGANTONG_ALARM_RELAY_SECONDS", 1.0))
+    supervise_every = float(getattr(settings, "PINGANTONG_ALARM_SUPERVISE_SECONDS", 5.0))
+    last_supervised = 0.0
+    loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
-            cursor = await sync_to_async(relay_once, thread_sensitive=True)(cursor)
+            if relay_needed():
+                cursor = await sync_to_async(relay_once, thread_sensitive=True)(cursor)
+            if loop.time() - last_supervised >= supervise_every:
+                last_supervised = loop.time()
+                await sync_to_async(supervise, thread_sensitive=True)()
         except Exception:
             log.exception("alarm relay pass failed")
         with contextlib.suppress(TimeoutError):

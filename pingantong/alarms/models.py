@@ -116,7 +116,7 @@ class Alarm(models.Model):
 
     @property
     def is_unclaimed(self) -> bool:
-        return self.status in (AlarmStatus.OPEN, AlarmStatus.ESCALATED)
+        return self.status == AlarmStatus.OPEN
 
 
 class AlarmStep(models.Model):
@@ -213,3 +213,41 @@ class AlarmSettings(models.Model):
 
     def __str__(self) -> str:
         return f"alarm settings of {self.client}"
+
+
+class ContactAttempt(models.Model):
+    """One step of an alarm's contact cascade (S01, S08): who was alerted, through which message,
+    and until when we wait for them to *acknowledge* before the next contact is tried."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("Waiting for acknowledgement")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        TIMED_OUT = "timed_out", _("Not acknowledged in time")
+        FAILED = "failed", _("Failed")
+        STOPPED = "stopped", _("Stopped (alarm closed)")
+        INFORMED = "informed", _("Informed (no acknowledgement awaited)")
+
+    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="contact_attempts")
+    contact = models.ForeignKey("clients.Contact", on_delete=models.SET_NULL, null=True, related_name="+")
+    order = models.PositiveSmallIntegerField(_("order"))
+    street_designated = models.BooleanField(_("street-designated contact"), default=False)
+    message = models.ForeignKey(
+        "notifications.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(_("state"), max_length=14, choices=State.choices, default=State.WAITING)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    ack_deadline = models.DateTimeField(_("acknowledge by"))
+    delivered_recorded = models.BooleanField(default=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    access_policy = AccessPolicy(region_field="alarm__region_id", view=ALARM_POLICY.view)
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
+        ordering = ["alarm_id", "order", "pk"]
+        indexes = [models.Index(fields=["state", "ack_deadline"], name="cascade_due_idx")]
+
+    def __str__(self) -> str:
+        return f"alarm {self.alarm_id} contact #{self.order} {self.state}"

@@ -73,9 +73,11 @@ def kpis(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
     visible = Alarm.objects.restrict(user, "view")
     today = _local_midnight(now)
     month = today.replace(day=1)
-    active = list(visible.filter(status__in=ACTIVE_STATUSES).values_list("raised_at", "status"))
+    active = list(
+        visible.filter(status__in=ACTIVE_STATUSES).values_list("raised_at", "status", "escalated_at")
+    )
     buckets = {"lt60": 0, "lt180": 0, "lt900": 0, "gte900": 0}
-    for raised_at, _status in active:
+    for raised_at, _status, _esc in active:
         age = (now - raised_at).total_seconds()
         key = "lt60" if age < 60 else "lt180" if age < 180 else "lt900" if age < 900 else "gte900"
         buckets[key] += 1
@@ -97,8 +99,8 @@ def kpis(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
         "now": now,
         "open_total": len(active),
         "open_by_age": buckets,
-        "unclaimed_now": sum(1 for _r, s in active if s in UNCLAIMED_STATUSES),
-        "escalated_now": sum(1 for _r, s in active if s == AlarmStatus.ESCALATED),
+        "unclaimed_now": sum(1 for _r, s, _e in active if s in UNCLAIMED_STATUSES),
+        "escalated_now": sum(1 for _r, s, e in active if s in UNCLAIMED_STATUSES and e is not None),
         "today": _answer_rates(visible.filter(raised_at__gte=today)),
         "month": _answer_rates(alarms_month),
         "avg_seconds_to_close": round(avg_close.total_seconds()) if avg_close else None,

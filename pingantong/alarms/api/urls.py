@@ -2,5 +2,8 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .views import AlarmViewSet
+
 router = SimpleRouter(trailing_slash=True)
+router.register("alarms", AlarmViewSet, basename="alarm")
 urlpatterns = router.urls

@@ -95,7 +95,7 @@ def test_escalate_unclaimed_after_configured_seconds(elder, settings):
     assert actions.escalate_unclaimed(now=now) == [old.pk]
     assert actions.escalate_unclaimed(now=now) == []  # idempotent
     old.refresh_from_db(), young.refresh_from_db()
-    assert old.status == AlarmStatus.ESCALATED and young.status == AlarmStatus.OPEN
+    assert old.status == AlarmStatus.OPEN and old.escalated_at == now and young.escalated_at is None
     assert StepKind.ESCALATED in kinds(old)
 
 

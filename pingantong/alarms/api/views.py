@@ -1,0 +1,107 @@
+"""`/api/v1/alarms/`: the queue as data (public contract), and claim / step / close / review."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from pingantong.core.api import RestrictedGenericViewSet
+
+from .. import actions, selectors
+from ..choices import AlarmStatus
+from ..models import Alarm, AlarmStep
+from .serializers import AlarmDetailSerializer, AlarmSerializer, CloseInput, ReviewInput, StepInput
+
+
+class AlarmFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=AlarmStatus.choices)
+    escalated = filters.BooleanFilter(field_name="escalated_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Alarm
+        fields = ["status", "alarm_type", "priority", "device_ident", "client", "review_required"]
+
+
+class AlarmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
+    """Alarms the caller may see, priority then age. `?status=open` is the live queue."""
+
+    queryset = Alarm.objects.select_related("claimed_by").order_by("priority", "raised_at", "pk")
+    serializer_class = AlarmSerializer
+    filterset_class = AlarmFilter
+    restrict_action = {
+        "claim": "claim",
+        "step": "change",
+        "close": "change",
+        "review": "review",
+        "kpis": "view",
+    }
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        if self.action == "retrieve":
+            qs = qs.prefetch_related(Prefetch("steps", AlarmStep.objects.select_related("actor")))
+        return qs
+
+    def get_serializer_class(self):
+        return AlarmDetailSerializer if self.action == "retrieve" else AlarmSerializer
+
+    def _done(self, alarm: Alarm, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().model.objects.prefetch_related("steps__actor").get(pk=alarm.pk)
+        return Response(AlarmDetailSerializer(fresh).data, status=code)
+
+    @extend_schema(request=None, responses=AlarmDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def claim(self, request: Request, pk: str | None = None) -> Response:
+        alarm = self.get_object()
+        try:
+            alarm = actions.claim_alarm(alarm_id=alarm.pk, user=request.user)
+        except actions.AlarmAlreadyClaimed as exc:
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
+        return self._done(alarm)
+
+    @extend_schema(request=StepInput, responses=AlarmDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def step(self, request: Request, pk: str | None = None) -> Response:
+        alarm = self.get_object()
+        data = StepInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        extra = {"result": data.validated_data["result"]} if data.validated_data["result"] else None
+        actions.record_manual_step(
+            alarm_id=alarm.pk,
+            user=request.user,
+            kind=data.validated_data["kind"],
+            note=data.validated_data["note"],
+            data=extra,
+        )
+        return self._done(alarm, status.HTTP_201_CREATED)
+
+    @extend_schema(request=CloseInput, responses=AlarmDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        alarm = self.get_object()
+        data = CloseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        alarm = actions.close_alarm(alarm_id=alarm.pk, user=request.user, **data.validated_data)
+        return self._done(alarm)
+
+    @extend_schema(request=ReviewInput, responses=AlarmDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str | None = None) -> Response:
+        alarm = self.get_object()
+        data = ReviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        alarm = actions.review_alarm(alarm_id=alarm.pk, user=request.user, **data.validated_data)
+        return self._done(alarm)
+
+    @extend_schema(responses=dict)
+    @action(detail=False, methods=["get"])
+    def kpis(self, request: Request) -> Response:
+        """The supervisor's live figures (open by age, answered within 60/180 s, time to close…)."""
+        data = selectors.kpis(request.user)
+        data["now"] = data["now"].isoformat()
+        return Response(data)

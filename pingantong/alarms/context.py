@@ -1,0 +1,86 @@
+"""What the alarm screen shows besides the alarm: read from the clients and devices apps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from . import selectors
+from .scripts import script_for
+from .telephony import get_dialer
+
+TRAIL_HOURS = 24
+TRAIL_POINTS = 300
+LAST_EVENTS = 15
+
+
+def _device_block(alarm: Any) -> dict[str, Any]:
+    """Device health, last life sign, last events and the position trail of the alarm's device."""
+    from pingantong.devices.models import DeviceEventRecord, DeviceState, PositionRecord
+
+    block: dict[str, Any] = {"state": None, "events": [], "trail": []}
+    if alarm.device_id is not None:
+        block["state"] = DeviceState.objects.filter(device_id=alarm.device_id).first()
+        events = DeviceEventRecord.objects.filter(device_id=alarm.device_id)
+        since = timezone.now() - timedelta(hours=TRAIL_HOURS)
+        block["trail"] = [
+            [lat, lon]
+            for lat, lon in reversed(
+                PositionRecord.objects.filter(device_id=alarm.device_id, valid=True, recorded_at__gte=since)
+                .order_by("-recorded_at")
+                .values_list("latitude", "longitude")[:TRAIL_POINTS]
+            )
+        ]
+    elif alarm.device_ident:
+        events = DeviceEventRecord.objects.filter(device_identity=alarm.device_ident)
+    else:
+        events = DeviceEventRecord.objects.none()
+    block["events"] = list(
+        events.order_by("-received_at").only("kind", "message", "alarms", "received_at", "device_time")[
+            :LAST_EVENTS
+        ]
+    )
+    return block
+
+
+def _location_consent(client: Any) -> bool | None:
+    try:
+        from pingantong.clients.selectors import has_consent
+    except ImportError:
+        return None
+    try:
+        return bool(has_consent(client, "location_share"))
+    except Exception:
+        return None
+
+
+def screen_context(alarm: Any, user: Any) -> dict[str, Any]:
+    steps = list(selectors.timeline(alarm))
+    client = alarm.client
+    contacts = list(client.contacts.order_by("priority", "pk")) if client is not None else []
+    device = _device_block(alarm)
+    latest = None
+    if alarm.latitude is not None and alarm.longitude is not None:
+        latest = [alarm.latitude, alarm.longitude]
+    elif device["state"] is not None and device["state"].latitude is not None:
+        latest = [device["state"].latitude, device["state"].longitude]
+    elif client is not None and client.home_lat is not None:
+        latest = [client.home_lat, client.home_lon]
+    return {
+        "client": client,
+        "contacts": contacts,
+        "device_state": device["state"],
+        "device_events": device["events"],
+        "map_data": {
+            "latest": latest,
+            "trail": device["trail"],
+            "home": [client.home_lat, client.home_lon] if client and client.home_lat else None,
+        },
+        "script": script_for(alarm.alarm_type, (s.kind for s in steps)),
+        "steps": steps,
+        "dialer": get_dialer(),
+        "location_consent": _location_consent(client) if client is not None else None,
+        "age_seconds": int((timezone.now() - alarm.raised_at).total_seconds()),
+    }

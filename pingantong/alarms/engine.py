@@ -1,0 +1,187 @@
+"""How the alarm rules plug into the gateway's rules stage (`pingantong.gateway.pipeline`).
+
+`alarm_rule` is registered with the pipeline: it assembles the alarm rules' context (is the device
+bound, the client's limits and safe areas, the device's recent fixes: reads only) and translates
+their decisions into the pipeline's `RaiseAlarm` and our `RecordSignal`. The appliers turn those
+into `join_or_raise` / `record_signal` in the engine's transaction, so the live push and the
+cascade run after that commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from pingantong.gateway import pipeline
+
+from . import rules
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSignal(pipeline.Decision):
+    """A device condition to record without interrupting an agent."""
+
+    signal_type: str
+    event_id: int
+    device_pk: int | None
+    device_identity: str
+    client_id: Any
+    occurred_at: Any
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _settings_for(client_id: Any) -> Any:
+    from .models import AlarmSettings
+
+    return AlarmSettings.objects.filter(client_id=client_id).first() if client_id is not None else None
+
+
+def _recent_fixes(device_pk: int, before: Any, seconds: int) -> tuple[rules.Fix, ...]:
+    from pingantong.devices.models import PositionRecord
+
+    rows = (
+        PositionRecord.objects.filter(
+            device_id=device_pk,
+            recorded_at__lt=before,
+            recorded_at__gte=before - timedelta(seconds=seconds * 3),
+        )
+        .order_by("recorded_at")
+        .values_list("recorded_at", "latitude", "longitude", "valid", "satellites")[:500]
+    )
+    return tuple(
+        rules.Fix(
+            at=at,
+            latitude=lat,
+            longitude=lon,
+            valid=valid,
+            accuracy_m=float("inf") if sats is not None and sats < 4 else None,
+        )
+        for at, lat, lon, valid, sats in rows
+    )
+
+
+def build_context(event: Any, ctx: Any) -> rules.RuleContext:
+    """The alarm rules' context for one event: only what the event needs is read."""
+    settings_row = None
+    if ctx.client_id is not None and (event.position is not None or event.vitals):
+        settings_row = _settings_for(ctx.client_id)
+    now = event.device_time or ctx.received_at or timezone.now()
+    kwargs: dict[str, Any] = {"now": now, "bound": not ctx.unbound, "client_key": ctx.client_id}
+    if settings_row is not None:
+        kwargs["vital_limits"] = settings_row.vital_limits or {}
+        areas = []
+        for area in settings_row.safe_areas or []:
+            try:
+                areas.append(rules.SafeArea.from_json(area))
+            except (ValueError, TypeError, KeyError):
+                log.warning("ignoring a malformed safe area of client %s: %r", ctx.client_id, area)
+        kwargs["safe_areas"] = tuple(areas)
+        kwargs["geofence_dwell_seconds"] = settings_row.geofence_dwell_seconds
+        kwargs["geofence_max_accuracy_m"] = float(settings_row.geofence_max_accuracy_m)
+        if areas and event.position is not None and event.position.valid and ctx.device_pk is not None:
+            kwargs["recent_fixes"] = _recent_fixes(ctx.device_pk, now, settings_row.geofence_dwell_seconds)
+    return rules.RuleContext(**kwargs)
+
+
+def alarm_rule(event: Any, ctx: Any) -> list[pipeline.Decision]:
+    """The alarm centre's rule in the gateway pipeline (all of `rules.RULES` on one event)."""
+    if not (event.alarms or event.sensor or event.vitals or event.position or event.battery_pct is not None):
+        return []
+    rule_ctx = build_context(event, ctx)
+    occurred_at = event.device_time or ctx.received_at
+    out: list[pipeline.Decision] = []
+    for decision in rules.evaluate(event, rule_ctx):
+        if isinstance(decision, rules.RaiseAlarm):
+            extra: dict[str, Any] = {
+                "priority": decision.priority,
+                "detail": decision.detail,
+                "data": dict(decision.data),
+            }
+            if event.position is not None and (event.position.valid or event.position.latitude):
+                extra["latitude"], extra["longitude"] = event.position.latitude, event.position.longitude
+            out.append(
+                pipeline.RaiseAlarm(
+                    alarm_type=decision.alarm_type,
+                    event_id=ctx.event_id,
+                    device_pk=ctx.device_pk,
+                    device_identity=ctx.device_identity,
+                    protocol=ctx.protocol,
+                    client_id=ctx.client_id,
+                    unbound=ctx.unbound,
+                    occurred_at=occurred_at,
+                    extra=extra,
+                )
+            )
+        else:
+            out.append(
+                RecordSignal(
+                    signal_type=decision.signal_type,
+                    event_id=ctx.event_id,
+                    device_pk=ctx.device_pk,
+                    device_identity=ctx.device_identity,
+                    client_id=ctx.client_id,
+                    occurred_at=occurred_at,
+                    data=dict(decision.data),
+                )
+            )
+    return out
+
+
+def apply_raise_alarm(decision: Any) -> None:
+    """Applier: raise the alarm, or join the client's open one (repeat → higher priority)."""
+    from pingantong.clients.models import Client
+
+    from .actions import join_or_raise
+
+    client = Client.objects.filter(pk=decision.client_id).first() if decision.client_id is not None else None
+    device = None
+    if decision.device_pk is not None:
+        from pingantong.devices.models import Device
+
+        device = Device.objects.filter(pk=decision.device_pk).first()
+    extra = decision.extra or {}
+    join_or_raise(
+        alarm_type=decision.alarm_type,
+        device_ident=decision.device_identity,
+        device=device,
+        client=client,
+        region_code=None if client is not None else getattr(device, "region_id", None),
+        priority=extra.get("priority"),
+        detail=extra.get("detail", ""),
+        from_unbound_device=decision.unbound,
+        source_event_id=decision.event_id,
+        latitude=extra.get("latitude"),
+        longitude=extra.get("longitude"),
+        at=timezone.now(),
+        data={
+            "device_time": decision.occurred_at.isoformat() if decision.occurred_at else None,
+            "protocol": decision.protocol,
+            **extra.get("data", {}),
+        },
+    )
+
+
+def apply_signal(decision: Any) -> None:
+    from .actions import record_signal
+
+    record_signal(
+        signal_type=decision.signal_type,
+        device_ident=decision.device_identity,
+        device_id=decision.device_pk,
+        client_id=decision.client_id,
+        source_event_id=decision.event_id,
+        data=decision.data,
+        at=decision.occurred_at,
+    )
+
+
+def register() -> None:
+    pipeline.register_rule(alarm_rule)
+    pipeline.register_applier(pipeline.RaiseAlarm, apply_raise_alarm)
+    pipeline.register_applier(RecordSignal, apply_signal)

@@ -1,0 +1,112 @@
+"""The live channel: a raised alarm reaches the consoles of its region over the websocket, and
+not the consoles of another town; the relay pushes what another process wrote."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+
+from pingantong.alarms import actions, live
+from pingantong.alarms.consumers import AlarmConsumer, console_groups
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+class Socket(ApplicationCommunicator):
+    """A websocket client for ASGI tests (channels.testing needs daphne, which we do not ship)."""
+
+    def __init__(self, user):
+        super().__init__(
+            AlarmConsumer.as_asgi(),
+            {"type": "websocket", "path": "/ws/alarms/", "headers": [], "subprotocols": [], "user": user},
+        )
+
+    async def connect(self):
+        await self.send_input({"type": "websocket.connect"})
+        response = await self.receive_output(5)
+        return response["type"] == "websocket.accept"
+
+    async def receive_json_from(self, timeout=5):
+        import json
+
+        response = await self.receive_output(timeout)
+        assert response["type"] == "websocket.send", response
+        return json.loads(response["text"])
+
+    async def disconnect(self):
+        await self.send_input({"type": "websocket.disconnect", "code": 1000})
+        await self.wait(1)
+
+
+async def _connect(user):
+    communicator = Socket(user)
+    connected = await communicator.connect()
+    return communicator, connected
+
+
+def test_console_groups_follow_role_regions(user_factory):
+    assert console_groups(user_factory("agent", "350404000000")) == ["alarms.350404"]
+    assert console_groups(user_factory("field_worker", "350404000000")) == []
+
+
+def test_raised_alarm_is_pushed_to_region_console_not_other_town(user_factory, client_factory):
+    agent = user_factory("agent", "350404001000")
+    other = user_factory("agent", "350404002000")
+    elder = client_factory("350404001001", name="李爷爷")
+
+    async def scenario():
+        mine, ok1 = await _connect(agent)
+        theirs, ok2 = await _connect(other)
+        assert ok1 and ok2
+        assert (await mine.receive_json_from())["type"] == "hello"
+        assert (await theirs.receive_json_from())["type"] == "hello"
+        from channels.db import database_sync_to_async
+
+        alarm = await database_sync_to_async(actions.raise_alarm)(alarm_type="sos", client=elder)
+        message = await mine.receive_json_from(timeout=5)
+        assert message["type"] == "alarm" and message["id"] == alarm.pk and message["status"] == "open"
+        assert "李爷爷" in message["html"] and 'data-testid="claim"' in message["html"]
+        assert await theirs.receive_nothing(timeout=0.3)
+        await mine.disconnect()
+        await theirs.disconnect()
+        return alarm
+
+    alarm = async_to_sync(scenario)()
+    assert alarm.steps.filter(kind="pushed").exists()
+
+
+def test_anonymous_socket_is_refused():
+    from django.contrib.auth.models import AnonymousUser
+
+    async def scenario():
+        _comm, connected = await _connect(AnonymousUser())
+        return connected
+
+    assert async_to_sync(scenario)() is False
+
+
+def test_relay_pushes_changes_this_process_did_not(user_factory, elder_factory=None):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    agent = user_factory("agent", "350404000000")
+    since = timezone.now() - timedelta(seconds=1)
+    alarm = actions.raise_alarm(alarm_type="fall", device_ident="555")
+    live._pushed.pop(alarm.pk, None)  # as if the worker process had written it
+
+    async def scenario():
+        console, _ok = await _connect(agent)
+        await console.receive_json_from()
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(live.relay_once)(since)
+        message = await console.receive_json_from(timeout=5)
+        again = await database_sync_to_async(live.relay_once)(since)
+        assert await console.receive_nothing(timeout=0.3)  # already pushed: not again
+        await console.disconnect()
+        return message, again
+
+    message, _cursor = async_to_sync(scenario)()
+    assert message["id"] == alarm.pk and message["event"] == "relay"

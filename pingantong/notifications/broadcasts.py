@@ -285,7 +285,7 @@ def import_weather_warning(
                     title=alert.headline or alert.event,
                     region=region,
                     params={
-                        "area": region.name,
+                        "area": region.short_name or region.name,
                         "event": alert.event,
                         "time": local_onset.strftime("%m月%d日%H时"),
                         "advice": (alert.instruction or _("stay indoors and keep your phone on"))[:60],

@@ -53,7 +53,7 @@ def broadcast_clients(broadcast: Broadcast) -> Any:
     from pingantong.regions.models import prefix_of
 
     qs: Any = Client.objects.filter(
-        status=ClientStatus.ACTIVE, region_id__startswith=prefix_of(broadcast.region_id)
+        status=ClientStatus.ACTIVE, region__code__startswith=prefix_of(broadcast.region_id)
     )
     if broadcast.categories:
         qs = filter_category(qs, broadcast.categories)

@@ -47,7 +47,7 @@ class WeatherWarning(models.Model):
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
 
     objects = RestrictedQuerySet.as_manager()
-    access_policy = AccessPolicy(region_field="region_id", view=READERS, add=AUTHORS, change=APPROVERS)
+    access_policy = AccessPolicy(region_field="region__code", view=READERS, add=AUTHORS, change=APPROVERS)
 
     class Meta:
         ordering = ["-sent"]
@@ -108,7 +108,7 @@ class Broadcast(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     access_policy = AccessPolicy(
-        region_field="region_id",
+        region_field="region__code",
         view=READERS | {Role.VILLAGE},
         add=AUTHORS,
         change=AUTHORS,

@@ -55,7 +55,7 @@ class Template(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     access_policy = AccessPolicy(
-        region_field="region_id",
+        region_field="region__code",
         view=READERS,
         add=MANAGERS,
         change=MANAGERS,
@@ -169,7 +169,7 @@ class Message(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     access_policy = AccessPolicy(
-        region_field="region_id", view=READERS, add=OPERATORS, change=OPERATORS, delete=frozenset()
+        region_field="region__code", view=READERS, add=OPERATORS, change=OPERATORS, delete=frozenset()
     )
 
     class Meta:
@@ -217,7 +217,7 @@ class RecipientPreference(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     access_policy = AccessPolicy(
-        region_field="region_id", view=READERS, add=OPERATORS, change=OPERATORS, delete=OPERATORS
+        region_field="region__code", view=READERS, add=OPERATORS, change=OPERATORS, delete=OPERATORS
     )
 
     class Meta:

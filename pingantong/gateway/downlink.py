@@ -116,8 +116,10 @@ class DownlinkDispatcher:
         self.poll_interval = poll_interval
         self._task: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
+        self._kick = asyncio.Event()
         for listener in gateway.listeners.values():
             listener.add_frame_hook(self.on_frame)
+            listener.identified_hooks.append(lambda _session: self._kick.set())
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="downlink")
@@ -137,7 +139,10 @@ class DownlinkDispatcher:
                 raise
             except Exception:
                 log.exception("downlink poll failed")
-            await asyncio.sleep(self.poll_interval)
+            # A device that just connected is served at once; otherwise poll every interval.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), self.poll_interval)
+            self._kick.clear()
 
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.gateway.directory._pool, fn, *args)

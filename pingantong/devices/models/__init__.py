@@ -23,6 +23,7 @@ from pingantong.devices.models.telemetry import (
     SensorRecord,
     VitalsRecord,
 )
+from pingantong.devices.models.webhooks import WebhookNonce, WebhookVendor
 
 __all__ = [
     "CommandKind",
@@ -42,6 +43,8 @@ __all__ = [
     "SensorRecord",
     "UnknownDeviceInbox",
     "VitalsRecord",
+    "WebhookNonce",
+    "WebhookVendor",
     "default_tz_offset_minutes",
     "default_unbound_region_code",
 ]

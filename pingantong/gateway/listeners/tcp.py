@@ -121,9 +121,12 @@ class Session:
         tz = self.device.tz_offset_minutes if self.device is not None else self.listener.default_tz
         self.codec = get_codec(self.listener.protocol, tz_offset_minutes=tz)
         held, self._held, self._probe = bytes(self._held), bytearray(), None
+        frames = self.codec.feed(held)
         if self.device is not None:
             self.listener.sessions[self.device.pk] = self
-        return self.codec.feed(held)
+            for hook in self.listener.identified_hooks:
+                hook(self)
+        return frames
 
     async def _handle(self, frames: list[DecodedFrame]) -> bool:
         metrics = self.listener.metrics
@@ -195,6 +198,8 @@ class TcpListener:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
         self._frame_hooks: list[Callable[[Session, DecodedFrame], None]] = [on_frame] if on_frame else []
+        self.identified_hooks: list[Callable[[Session], None]] = []
+        """Called when a registered device's session is identified (downlinks deliver at once)."""
 
     def add_frame_hook(self, hook: Callable[[Session, DecodedFrame], None]) -> None:
         self._frame_hooks.append(hook)

@@ -1,0 +1,90 @@
+"""Downlink commands over real sockets: queued in the database, delivered to the connected device
+by the gateway that holds it, and confirmed by the device's answer."""
+
+from __future__ import annotations
+
+import struct
+import time
+
+import pytest
+
+from pingantong.devices.actions import queue_command, register_device
+from pingantong.devices.models import DeviceState, DownlinkCommand
+from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
+from pingantong.gateway.tests.test_listener_jt808 import PHONE, msg, reply_fields
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LK = b"[3G*4700186508*000B*LK,0,10,100]"
+
+
+@pytest.fixture(autouse=True)
+def _reference_data():
+    ensure_reference_data()
+
+
+def wait_for(predicate, timeout: float = 8.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_watch_command_is_delivered_and_confirmed_by_the_echo():
+    device = register_device(protocol="watch", identity="4700186508", device_type="watch")
+    with running_gateway(ports={"watch": 0}) as (_gateway, ports, _lt):
+        watch = Terminal(ports["watch"])
+        watch.send(LK)
+        watch.read_until(b"]")
+        wait_for(lambda: DeviceState.objects.get(device=device).connected_node == "test-node")
+        command = queue_command(device=device, kind="report_interval", payload={"seconds": 120})
+        assert watch.read_until(b"]") == b"[3G*4700186508*000a*UPLOAD,120]"
+        command.refresh_from_db()
+        assert command.status == "sent" and command.gateway_node == "test-node"
+        watch.send(b"[3G*4700186508*0006*UPLOAD]")  # the watch echoes the command type
+        wait_for(lambda: DownlinkCommand.objects.get(pk=command.pk).status == "confirmed")
+        watch.close()
+        wait_for(lambda: DeviceState.objects.get(device=device).connected_node == "")
+
+
+def test_jt808_command_is_confirmed_by_0x0001_with_our_platform_serial():
+    device = register_device(protocol="jt808", identity="13912345678", device_type="jt808_tracker")
+    with running_gateway(ports={"jt808": 0}) as (_gateway, ports, _lt):
+        term = Terminal(ports["jt808"])
+        term.send(msg(0x0002, 1))
+        term.read_frame_7e()
+        wait_for(lambda: DeviceState.objects.get(device=device).connected_node == "test-node")
+        command = queue_command(device=device, kind="call_back", payload={"phone": "13800000000"})
+        msg_id, platform_serial, body = reply_fields(term.read_frame_7e())
+        assert msg_id == 0x8400 and body == b"\x0013800000000"
+        wait_for(lambda: DownlinkCommand.objects.get(pk=command.pk).wire_serial == platform_serial)
+        term.send(msg(0x0001, 2, struct.pack(">HHB", platform_serial, 0x8400, 0)))
+        wait_for(lambda: DownlinkCommand.objects.get(pk=command.pk).status == "confirmed")
+        assert PHONE  # same terminal number as the listener tests
+
+
+def test_command_waits_in_the_queue_until_the_device_connects_to_any_gateway():
+    device = register_device(protocol="watch", identity="4700186508", device_type="watch")
+    command = queue_command(device=device, kind="locate_now")
+    with running_gateway(ports={"watch": 0}, node="gateway-b") as (_gateway, ports, _lt):
+        time.sleep(1.2)
+        assert DownlinkCommand.objects.get(pk=command.pk).status == "queued"
+        watch = Terminal(ports["watch"])
+        watch.send(LK)
+        # The LK reply and the queued command, in either order (the command is sent on identification).
+        got = {watch.read_until(b"]"), watch.read_until(b"]")}
+        assert got == {b"[3G*4700186508*0002*LK]", b"[3G*4700186508*0002*CR]"}
+        wait_for(lambda: DownlinkCommand.objects.get(pk=command.pk).gateway_node == "gateway-b")
+
+
+def test_command_the_protocol_cannot_carry_fails_with_a_reason():
+    device = register_device(protocol="jt808", identity="13912345678", device_type="jt808_tracker")
+    command = queue_command(device=device, kind="clock_zone", payload={"minutes": 480})
+    with running_gateway(ports={"jt808": 0}) as (_gateway, ports, _lt):
+        term = Terminal(ports["jt808"])
+        term.send(msg(0x0002, 1))
+        term.read_frame_7e()
+        wait_for(lambda: DownlinkCommand.objects.get(pk=command.pk).status == "failed")
+    assert "clock_zone" in DownlinkCommand.objects.get(pk=command.pk).error

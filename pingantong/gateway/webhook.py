@@ -1,0 +1,191 @@
+"""Vendor-cloud webhook: device events posted over HTTPS, signed with a per-vendor shared secret.
+
+    POST /gateway/webhook/<vendor>/
+    X-Pingantong-Timestamp: <unix seconds>
+    X-Pingantong-Nonce: <16–64 url-safe characters, never reused>
+    X-Pingantong-Signature: hex(HMAC-SHA256(secret, "<timestamp>.<nonce>." + body))
+    {"events": [{"device_id": "…", "kind": "alarm", "time": "2026-11-28T10:00:00Z",
+                 "alarms": ["sos"], "position": {"latitude": …, "longitude": …, "valid": true},
+                 "battery_pct": 80, "vitals": {"heart_rate_bpm": 72}, "sensor": {…}}]}
+
+A request is refused (nothing stored) when the vendor is unknown or inactive (404), the signature
+does not match (401), the timestamp is more than `WINDOW` seconds off (401), the nonce was seen
+(409, a replay) or the body is malformed (400, naming the event and field). Accepted events are
+committed (the same tables and inbox as terminal frames) before the 200 answer, then go through
+the rules stage. Secrets: `PINGANTONG_WEBHOOK_SECRET_<VENDOR>` in the environment, else the
+`devices.WebhookVendor` row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from pingantong.gateway.events import KINDS, DeviceEvent, Position
+from pingantong.gateway.ingest import FrameIn, store_batch
+from pingantong.gateway.pipeline import RulesEngine
+
+log = logging.getLogger("pingantong.gateway.webhook")
+
+PROTOCOL = "webhook"
+WINDOW = 300
+MAX_BODY = 256 * 1024
+MAX_EVENTS = 500
+_NONCE = re.compile(r"^[A-Za-z0-9_\-]{16,64}$")
+_engine = RulesEngine()
+_engine_lock = threading.Lock()
+
+
+class WebhookRejected(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def sign(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
+    """The signature a vendor sends (also used by tests and the vendor bridge)."""
+    message = f"{timestamp}.{nonce}.".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def secret_for(vendor: str) -> str | None:
+    from pingantong.devices.models import WebhookVendor
+
+    env = os.environ.get(f"PINGANTONG_WEBHOOK_SECRET_{vendor.upper().replace('-', '_')}")
+    if env:
+        return env
+    row = WebhookVendor.objects.filter(name=vendor, active=True).values_list("secret", flat=True).first()
+    return row or None
+
+
+def verify(vendor: str, headers: Any, body: bytes, *, now: float | None = None) -> str:
+    """Check vendor, signature and timestamp; returns the nonce (spent later with `use_nonce`)."""
+    secret = secret_for(vendor)
+    if secret is None:
+        raise WebhookRejected(404, f"unknown webhook vendor {vendor!r}")
+    timestamp = headers.get("X-Pingantong-Timestamp", "")
+    nonce = headers.get("X-Pingantong-Nonce", "")
+    signature = headers.get("X-Pingantong-Signature", "")
+    if not timestamp.isdigit() or not _NONCE.match(nonce) or not signature:
+        raise WebhookRejected(401, "missing or malformed timestamp, nonce or signature header")
+    if not hmac.compare_digest(sign(secret, timestamp, nonce, body), signature.lower()):
+        raise WebhookRejected(401, "signature does not match")
+    if abs((now if now is not None else time.time()) - int(timestamp)) > WINDOW:
+        raise WebhookRejected(401, f"timestamp outside the {WINDOW} s window")
+    return str(nonce)
+
+
+def use_nonce(vendor: str, nonce: str) -> None:
+    from pingantong.devices.models import WebhookNonce
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            WebhookNonce.objects.create(vendor=vendor, nonce=nonce, seen_at=now)
+    except IntegrityError:
+        raise WebhookRejected(409, "nonce already used (replayed request)") from None
+    # Nonces older than twice the window can no longer pass the timestamp check.
+    WebhookNonce.objects.filter(seen_at__lt=now - timedelta(seconds=2 * WINDOW)).delete()
+
+
+def _event(vendor: str, index: int, item: Any) -> DeviceEvent:
+    where = f"events[{index}]"
+    if not isinstance(item, dict):
+        raise WebhookRejected(400, f"{where}: must be an object")
+    device_id = item.get("device_id")
+    if not isinstance(device_id, str) or not device_id.strip() or len(device_id) > 64:
+        raise WebhookRejected(400, f"{where}.device_id: required text of at most 64 characters")
+    kind = item.get("kind") or ("alarm" if item.get("alarms") else "status")
+    if kind not in KINDS:
+        raise WebhookRejected(400, f"{where}.kind: one of {', '.join(KINDS)}")
+    device_time = None
+    if item.get("time") is not None:
+        try:
+            device_time = datetime.fromisoformat(str(item["time"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise WebhookRejected(400, f"{where}.time: not an ISO-8601 time") from None
+        if device_time.tzinfo is None:
+            raise WebhookRejected(400, f"{where}.time: needs a UTC offset")
+    position = None
+    if item.get("position") is not None:
+        pos = item["position"]
+        try:
+            lat, lon = float(pos["latitude"]), float(pos["longitude"])
+        except (TypeError, KeyError, ValueError):
+            raise WebhookRejected(400, f"{where}.position: latitude and longitude required") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise WebhookRejected(400, f"{where}.position: out of range")
+        position = Position(lat, lon, bool(pos.get("valid", True)), speed_kmh=pos.get("speed_kmh"))
+    try:
+        return DeviceEvent(
+            protocol=PROTOCOL,
+            device_id=f"{vendor}:{device_id.strip()}"[:64],
+            message=str(item.get("message") or f"{vendor}:{kind}")[:32],
+            kind=kind,
+            device_time=device_time,
+            position=position,
+            alarms=list(item.get("alarms") or []),
+            battery_pct=_int_or_none(item.get("battery_pct")),
+            signal_pct=_int_or_none(item.get("signal_pct")),
+            steps=_int_or_none(item.get("steps")),
+            vitals={k: float(v) for k, v in (item.get("vitals") or {}).items()},
+            sensor=item.get("sensor") if isinstance(item.get("sensor"), dict) else None,
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise WebhookRejected(400, f"{where}: {exc}") from None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a number: {value!r}")
+    return int(value)
+
+
+def parse_events(vendor: str, body: bytes) -> list[DeviceEvent]:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise WebhookRejected(400, "body is not JSON") from None
+    events = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(events, list) or not events:
+        raise WebhookRejected(400, "body needs a non-empty 'events' list")
+    if len(events) > MAX_EVENTS:
+        raise WebhookRejected(400, f"at most {MAX_EVENTS} events per request")
+    return [_event(vendor, i, item) for i, item in enumerate(events)]
+
+
+@csrf_exempt
+@require_POST
+def webhook_view(request: HttpRequest, vendor: str) -> JsonResponse:
+    body = request.body
+    try:
+        if len(body) > MAX_BODY:
+            raise WebhookRejected(413, "body too large")
+        nonce = verify(vendor, request.headers, body)
+        events = parse_events(vendor, body)
+        use_nonce(vendor, nonce)  # last: a request refused as malformed may be fixed and re-signed
+    except WebhookRejected as exc:
+        log.info("webhook %s refused (%d): %s", vendor, exc.status, exc)
+        return JsonResponse({"error": str(exc)}, status=exc.status)
+    peer = request.META.get("REMOTE_ADDR", "")
+    frames = [FrameIn(PROTOCOL, body, [e], peer=f"{vendor}@{peer}", identity=e.device_id) for e in events]
+    _stored, handed = store_batch(frames, f"webhook:{vendor}")
+    with _engine_lock:
+        _engine.process(handed)
+    return JsonResponse({"stored": len(handed), "event_ids": [h.event_id for h in handed]})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 from huey import crontab
@@ -37,17 +38,19 @@ def evaluate_behaviour() -> None:
     evaluate_behaviour_now()
 
 
-def evaluate_behaviour_now(now=None) -> int:
+def evaluate_behaviour_now(now: Any = None) -> int:
+    """Run the behaviour rules over every bound motion/door sensor's last 48 h; returns alarms raised."""
     from pingantong.devices.models import Device, SensorRecord
 
     from .actions import join_or_raise
     from .behaviour import Reading, door_open_at_night, no_motion
-    from .models import AlarmSettings
+    from .choices import ACTIVE_STATUSES
+    from .models import Alarm, AlarmSettings
 
     now = now or timezone.now()
     raised = 0
     since = now - timedelta(hours=48)
-    devices = Device.objects.filter(device_type__code__in=["pir", "motion", "door", "door_sensor"])
+    devices = Device.objects.filter(device_type_id__in=["motion", "door"], client__isnull=False)
     for device in devices.select_related("device_type"):
         client_id = getattr(device, "client_id", None)
         if client_id is None:
@@ -74,6 +77,10 @@ def evaluate_behaviour_now(now=None) -> int:
             ),
         ]
         for decision in filter(None, found):
+            if Alarm.objects.filter(
+                client_id=client_id, status__in=ACTIVE_STATUSES, detail=decision.detail
+            ).exists():
+                continue  # still the same situation: one case, not one per scan
             _alarm, created = join_or_raise(
                 alarm_type=decision.alarm_type,
                 device=device,

@@ -1,0 +1,137 @@
+"""The alarm rules inside the gateway's rules stage: a stored event becomes an alarm or a signal."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from pingantong.alarms.models import Alarm, Signal
+from pingantong.gateway.events import DeviceEvent, Position
+from pingantong.gateway.pipeline import RulesEngine, StoredEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*events, device=None):
+    """Store the events as the ingestor does, then run the rules stage on them."""
+    from pingantong.devices.models import DeviceEventRecord
+
+    engine = RulesEngine()
+    now = timezone.now()
+    stored = []
+    for e in events:
+        record = DeviceEventRecord.objects.create(
+            device=device,
+            protocol=e.protocol,
+            device_identity=e.device_id,
+            message=e.message,
+            kind=e.kind,
+            alarms=list(e.alarms),
+            received_at=now,
+            payload=e.to_json(),
+        )
+        stored.append(StoredEvent(e, record.pk, now, device))
+    engine.process(stored)
+    return engine
+
+
+def sos(device_id="6907919734", **kw):
+    return DeviceEvent(
+        protocol="watch",
+        device_id=device_id,
+        message="AL_LTE",
+        kind="alarm",
+        alarms=["sos"],
+        position=Position(26.2634, 117.6389, True),
+        **kw,
+    )
+
+
+def test_sos_from_unknown_terminal_raises_unbound_alarm_at_district():
+    engine = run(sos())
+    alarm = Alarm.objects.get()
+    assert engine.applier_failures == 0
+    assert alarm.alarm_type == "sos" and alarm.from_unbound_device and alarm.region_id == "350404000000"
+    assert alarm.device_ident == "6907919734" and len(alarm.source_event_ids) == 1
+    assert alarm.latitude == pytest.approx(26.2634)
+
+
+def test_repeated_sos_presses_join_one_alarm():
+    run(sos(), sos(), sos())
+    alarm = Alarm.objects.get()
+    assert alarm.occurrences == 3 and alarm.priority == 1 and len(alarm.source_event_ids) == 3
+
+
+def test_low_battery_is_a_signal_not_an_alarm():
+    run(DeviceEvent(protocol="watch", device_id="1", message="AL", kind="alarm", alarms=["low_battery"]))
+    assert Alarm.objects.count() == 0 and Signal.objects.get().signal_type == "low_battery"
+
+
+def test_smoke_sensor_raises_smoke_alarm():
+    run(
+        DeviceEvent(
+            protocol="mqtt", device_id="0x00158d0001", message="state", kind="sensor", sensor={"smoke": True}
+        )
+    )
+    assert Alarm.objects.get().alarm_type == "smoke"
+
+
+def test_heartbeat_raises_nothing():
+    run(DeviceEvent(protocol="watch", device_id="1", message="LK", kind="heartbeat", battery_pct=80))
+    assert Alarm.objects.count() == 0 and Signal.objects.count() == 0
+
+
+@pytest.fixture
+def watch(elder):
+    from pingantong.devices.actions import bind_device, register_device
+
+    device = register_device(protocol="watch", identity="4700186508", device_type="watch")
+    return bind_device(device=device, client=elder)
+
+
+def test_sos_from_bound_watch_belongs_to_the_client_and_their_village(watch, elder):
+    run(sos("4700186508"), device=watch)
+    alarm = Alarm.objects.get()
+    assert alarm.client == elder and alarm.device == watch and alarm.region_id == elder.region_id
+    assert not alarm.from_unbound_device
+
+
+def test_geofence_exit_through_pipeline_needs_stored_history_outside(watch, elder):
+    from datetime import timedelta
+
+    from pingantong.alarms.models import AlarmSettings
+    from pingantong.devices.models import PositionRecord
+
+    AlarmSettings.objects.create(
+        client=elder,
+        safe_areas=[{"name": "家", "circle": [26.2634, 117.6389, 300]}],
+        geofence_dwell_seconds=300,
+    )
+    now = timezone.now()
+    far = 26.2634 + 0.01
+
+    def fix(lat, at):
+        return DeviceEvent(
+            protocol="watch",
+            device_id="4700186508",
+            message="UD",
+            kind="position",
+            device_time=at,
+            position=Position(lat, 117.6389, True, satellites=9),
+        )
+
+    run(fix(far, now), device=watch)
+    assert Alarm.objects.count() == 0  # just left: no dwell yet
+    for minutes in (7, 5, 3, 1):
+        PositionRecord.objects.create(
+            device=watch,
+            recorded_at=now - timedelta(minutes=minutes),
+            received_at=now,
+            latitude=far,
+            longitude=117.6389,
+            valid=True,
+            satellites=9,
+        )
+    run(fix(far, now), device=watch)
+    alarm = Alarm.objects.get()
+    assert alarm.alarm_type == "geofence_exit" and alarm.client == elder

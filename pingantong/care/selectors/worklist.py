@@ -44,7 +44,7 @@ def worklist(
         qs = qs.filter(owner=user)
     elif scope == "team":
         roles = list(user.roles)
-        qs = qs.filter(Q(owner=user) | Q(owner__isnull=True, team__in=roles))
+        qs = qs.filter(Q(owner=user) | Q(owner__isnull=True, team__in=[*roles, ""]))
     if region:
         try:
             qs = qs.filter(region_id__startswith=prefix_of(region))

@@ -96,12 +96,12 @@ class TemplateForm(forms.ModelForm):
 
     def clean_text(self) -> str:
         text = self.cleaned_data["text"]
-        if "${" in text and not rules.PLACEHOLDER.search(text):
-            raise ValidationError(
-                gettext_lazy("Placeholders are written ${name} with letters, digits and _.")
-            )
         if text.count("${") != len(rules.PLACEHOLDER.findall(text)):
-            raise ValidationError(gettext_lazy("A placeholder is not closed or not a valid name."))
+            raise ValidationError(
+                gettext_lazy(
+                    "A placeholder is not closed or not a valid name: write ${name} with letters, digits, _."
+                )
+            )
         return text
 
 

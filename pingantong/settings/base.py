@@ -221,6 +221,7 @@ USE_TZ = True
 # --- Static files: front-end assets come from the npm registry at install time (scripts/assets.sh)
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise expects it even when serving from the finders
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"

@@ -178,6 +178,17 @@ class Fleet:
             await asyncio.gather(*tasks, return_exceptions=True)
         return self.stats
 
+    def inject(self, kind: str, index: int) -> str:
+        """Queue an event for device `index`; it goes out with the device's next report."""
+        if kind not in INJECTABLE:
+            raise ValueError(f"unknown event {kind!r}; choose from {', '.join(INJECTABLE)}")
+        index = index % max(1, len(self.devices))
+        self.pending.setdefault(index, []).append(kind)
+        label = f"{kind}@{self.devices[index].device_id}"
+        self.stats.injected.append(label)
+        log.info("inject %s", label)
+        return label
+
     async def _injector(self, stop: asyncio.Event) -> None:
         started = asyncio.get_running_loop().time()
         for injection in sorted(self.injections, key=lambda i: i.after_s):
@@ -187,10 +198,7 @@ class Fleet:
                     await asyncio.wait_for(stop.wait(), timeout=delay)
             if stop.is_set():
                 return
-            index = injection.device_index % max(1, len(self.devices))
-            self.pending.setdefault(index, []).append(injection.kind)
-            self.stats.injected.append(f"{injection.kind}@{self.devices[index].device_id}")
-            log.info("inject %s into %s", injection.kind, self.devices[index].device_id)
+            self.inject(injection.kind, injection.device_index)
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

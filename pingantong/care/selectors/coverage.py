@@ -49,14 +49,14 @@ def coverage_by_region(
     child_level = min(root_level + 1, RegionLevel.VILLAGE)
     prefix = prefix_of(root)
     rows: dict[str, CoverageRow] = defaultdict(lambda: CoverageRow("", ""))
-    coverage = DailyCoverage.objects.restrict(user, "view").filter(day=day, region_id__startswith=prefix)
+    coverage = DailyCoverage.objects.restrict(user, "view").filter(day=day, region__code__startswith=prefix)
     for region_id, due, by_sign in coverage.values_list("region_id", "due", "confirmed_by_life_sign"):
         row = rows[_group_code(region_id, child_level)]
         row.due += due
         row.confirmed_by_life_sign += by_sign
     key = f":{day.isoformat()}"
     tasks = Task.objects.restrict(user, "view").filter(
-        kind=TaskKind.CONFIRMATION, dedupe_key__endswith=key, region_id__startswith=prefix
+        kind=TaskKind.CONFIRMATION, dedupe_key__endswith=key, region__code__startswith=prefix
     )
     for region_id, status, outcome in tasks.values_list("region_id", "status", "outcome"):
         row = rows[_group_code(region_id, child_level)]

@@ -47,7 +47,7 @@ def worklist(
         qs = qs.filter(Q(owner=user) | Q(owner__isnull=True, team__in=[*roles, ""]))
     if region:
         try:
-            qs = qs.filter(region_id__startswith=prefix_of(region))
+            qs = qs.filter(region__code__startswith=prefix_of(region))
         except (ValueError, KeyError):
             qs = qs.none()
     if kind:

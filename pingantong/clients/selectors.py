@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery, TextField
+from django.db.models import OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
 from .choices import ConsentPurpose
@@ -76,14 +76,10 @@ def filter_category(queryset: QuerySet[Client], categories: Iterable[str]) -> Qu
     if not wanted:
         return queryset
     if connection.vendor == "postgresql":
-        from django.db.models import Q
-
         q = Q()
         for value in wanted:
             q |= Q(categories__contains=[value])
         return queryset.filter(q)
-    from django.db.models import Q
-
     annotated = queryset.annotate(_categories_text=Cast("categories", TextField()))
     q = Q()
     for value in wanted:
@@ -96,12 +92,22 @@ def _looks_like_id_number(text: str) -> bool:
     return len(t) in (15, 18) and t[:-1].isdigit() and (t[-1].isdigit() or t[-1] == "X")
 
 
-def search_clients(queryset: QuerySet[Client], params: dict[str, Any]) -> QuerySet[Client]:
-    """The list's search and filters. `q`: a full ID number (blind-index lookup), digits (phone), or
-    text (name or village name). Filters: category, risk_tier, status, region (a code: its subtree)."""
-    from django.db.models import Q
+def region_range(prefix: str) -> Q:
+    """Codes starting with `prefix`, as a range the B-tree index can serve (`LIKE … ESCAPE` cannot on
+    SQLite): ':' sorts right after '9', so [prefix, prefix + ':') holds exactly the prefixed codes."""
+    return Q(region_id__gte=prefix, region_id__lt=prefix + ":")
 
-    from pingantong.regions.models import prefix_of
+
+def search_clients(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
+    """The list's search and filters. `q`: a full ID number (blind-index lookup), digits (phone), or
+    text (name, or the name of a village). Filters: category, risk_tier, status, region (a code: its
+    subtree).
+
+    Substring search cannot use an index, so it runs as `id IN (SELECT id … )` over the narrow covering
+    indexes (name, region) and (phone, phone2, region) instead of the wide table: with 100,000 clients
+    a search that matches nothing reads ~3 MB of index instead of ~40 MB of rows (docs/clients.md).
+    """
+    from pingantong.regions.models import Region, prefix_of
 
     from . import crypto
 
@@ -110,9 +116,15 @@ def search_clients(queryset: QuerySet[Client], params: dict[str, Any]) -> QueryS
         if _looks_like_id_number(q):
             queryset = queryset.filter(id_number_hmac=crypto.blind_index(q))
         elif q.isdigit():
-            queryset = queryset.filter(Q(phone__contains=q) | Q(phone2__contains=q))
+            matches = Client.objects.filter(Q(phone__contains=q) | Q(phone2__contains=q)).values("pk")
+            queryset = queryset.filter(pk__in=matches)
         else:
-            queryset = queryset.filter(Q(name__contains=q) | Q(region__short_name__contains=q))
+            condition = Q(pk__in=Client.objects.filter(name__contains=q).values("pk"))
+            villages = list(Region.objects.filter(short_name__contains=q).values_list("code", flat=True)[:50])
+            if villages:
+                for code in villages:
+                    condition |= region_range(prefix_of(code))
+            queryset = queryset.filter(condition)
     if params.get("category"):
         queryset = filter_category(queryset, [params["category"]])
     if params.get("risk_tier"):
@@ -122,7 +134,7 @@ def search_clients(queryset: QuerySet[Client], params: dict[str, Any]) -> QueryS
     region = (params.get("region") or "").strip()
     if region:
         try:
-            queryset = queryset.filter(region__code__startswith=prefix_of(region))
+            queryset = queryset.filter(region_range(prefix_of(region)))
         except (ValueError, KeyError):
             queryset = queryset.none()
     return queryset

@@ -57,7 +57,7 @@ class Client(models.Model):
     and gender; validation (checksum, region, 60+) is the actions' job (`actions.register_client`).
     """
 
-    name = models.CharField(_("name"), max_length=50, db_index=True)
+    name = models.CharField(_("name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
     id_number_encrypted = models.TextField(_("ID number (encrypted)"), blank=True, editable=False)
     id_number_hmac = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -84,8 +84,8 @@ class Client(models.Model):
         choices=HomeLocationSource.choices,
         default=HomeLocationSource.UNKNOWN,
     )
-    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
-    phone2 = models.CharField(_("second phone"), max_length=20, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    phone2 = models.CharField(_("second phone"), max_length=20, blank=True)
     dialect = models.CharField(_("dialect"), max_length=30, blank=True)
     living_situation = models.CharField(
         _("living situation"),
@@ -175,6 +175,9 @@ class Client(models.Model):
         indexes = [
             models.Index(fields=["region", "status"], name="client_region_status"),
             models.Index(fields=["status", "risk_tier"], name="client_status_risk"),
+            # Narrow covering indexes for substring search (selectors.search_clients).
+            models.Index(fields=["name", "region"], name="client_name_region"),
+            models.Index(fields=["phone", "phone2", "region"], name="client_phone_region"),
         ]
 
     def __str__(self) -> str:

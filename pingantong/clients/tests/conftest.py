@@ -31,3 +31,26 @@ def agent(user_factory):
 @pytest.fixture
 def agency_admin(user_factory):
     return user_factory(Role.AGENCY_ADMIN, DISTRICT)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Assertions read the English source strings; the zh-Hans catalogue is checked apart."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client():
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient(HTTP_ACCEPT_LANGUAGE="en")

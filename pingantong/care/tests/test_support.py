@@ -1,0 +1,120 @@
+"""Psychological support and referrals (S16–S21), and the daily coverage report (Q1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from pingantong.care.actions import (
+    record_counselling_session,
+    record_referral_outcome,
+    refer_client,
+    run_daily_confirmation,
+    sign_up_for_activity,
+)
+from pingantong.care.actions.calls import record_automated_call_result
+from pingantong.care.actions.lifesigns import record_life_sign
+from pingantong.care.models import Activity, InterventionFlag, PartnerOrganisation, Referral, Task
+
+pytestmark = pytest.mark.django_db
+
+
+def test_intervention_flag_refers_to_the_nearest_social_work_station_and_warns(
+    client_factory, user_factory, now, client
+):
+    c = client_factory(region="350404001001")
+    PartnerOrganisation.objects.create(
+        name="三元区社工总站", kind="social_work_station", region_id="350404000000"
+    )
+    town_station = PartnerOrganisation.objects.create(
+        name="列东街道社工站", kind="social_work_station", region_id="350404001000"
+    )
+    agent = user_factory("agent", "350404001000")
+    session = record_counselling_session(
+        client=c,
+        by=agent,
+        mode="phone",
+        summary="Lonely since wife died",
+        needs_intervention=True,
+        intervention_reason="Talks of giving up",
+        now=now,
+    )
+    flag = InterventionFlag.objects.get()
+    assert flag.session == session and flag.referral.partner == town_station
+    task = flag.referral.task
+    assert (task.kind, task.team, task.due_at) == ("referral", "supervisor", now + dt.timedelta(days=1))
+    client.force_login(agent)
+    assert 'data-testid="intervention-flags"' in client.get(reverse("care:support")).content.decode()
+    assert c.name in client.get(reverse("home")).content.decode()
+
+
+def test_partner_referral_outcome_closes_its_task(client_factory, user_factory, now):
+    c = client_factory()
+    partner = PartnerOrganisation.objects.create(
+        name="康乐养老院", kind="care_home", region_id="350404000000"
+    )
+    agent = user_factory("agent", "350404001000")
+    with pytest.raises(ValidationError):
+        refer_client(client=c, by=agent, kind="partner", reason="respite care")  # no partner named
+    referral = refer_client(
+        client=c, by=agent, kind="partner", partner=partner, reason="respite care", now=now
+    )
+    record_referral_outcome(referral=referral, by=agent, status="completed", outcome="Stayed two weeks")
+    referral.refresh_from_db()
+    assert referral.closed_at is not None and referral.task.status == "done"
+
+
+def test_online_medical_service_is_a_referral(client_factory, user_factory, api_client):
+    c = client_factory()
+    api_client.force_authenticate(user_factory("agent", "350404001000"))
+    response = api_client.post(
+        reverse("care-referral-list"),
+        {
+            "client": c.pk,
+            "kind": "medical_online",
+            "service": "三明市第一医院 online registration",
+            "reason": "knee pain",
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    assert Referral.objects.get().kind == "medical_online"
+
+
+def test_activity_sign_up_respects_capacity_and_duplicates(client_factory, user_factory, now):
+    activity = Activity.objects.create(
+        title="健康讲座",
+        kind="health_talk",
+        region_id="350404001000",
+        starts_at=now + dt.timedelta(days=2),
+        location="社区活动室",
+        capacity=1,
+    )
+    a, b = client_factory(), client_factory()
+    agent = user_factory("agent", "350404001000")
+    sign_up_for_activity(activity=activity, client=a, by=agent)
+    with pytest.raises(ValidationError):
+        sign_up_for_activity(activity=activity, client=a, by=agent)
+    with pytest.raises(ValidationError):
+        sign_up_for_activity(activity=activity, client=b, by=agent)
+
+
+def test_coverage_counts_life_signs_and_confirmations_per_town(client_factory, user_factory, api_client, now):
+    alive = client_factory(region="350404001001", categories=["living_alone"])
+    silent = client_factory(region="350404001001", categories=["living_alone"])
+    client_factory(region="350404002001", categories=["empty_nest"])
+    record_life_sign(client=alive, at=now - dt.timedelta(hours=3), source="visit")
+    run_daily_confirmation(now=now)
+    task = Task.objects.get(client=silent)
+    record_automated_call_result(task=task, answer="1", now=now + dt.timedelta(minutes=5))
+    api_client.force_authenticate(user_factory("district", "350404000000"))
+    body = api_client.get(reverse("care-coverage-list"), {"day": "2026-03-10"}).json()
+    assert body["total"]["due"] == 3 and body["total"]["confirmed"] == 2 and body["total"]["open_tasks"] == 1
+    towns = {row["region"]: row for row in body["results"]}
+    assert towns["350404001000"]["rate"] == 100.0 and towns["350404002000"]["rate"] == 0.0
+    api_client.force_authenticate(user_factory("township", "350404002000"))
+    body = api_client.get(reverse("care-coverage-list"), {"day": "2026-03-10"}).json()
+    assert body["total"]["due"] == 1  # a township sees only its own clients

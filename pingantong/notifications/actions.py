@@ -10,6 +10,7 @@ acknowledged": only an answer from the person (a key pressed, a reply) sets `ack
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -75,6 +76,108 @@ def _link_fields(client: Any, contact: Any) -> dict[str, Any]:
     return fields
 
 
+@dataclass(frozen=True)
+class RecipientHistory:
+    """What the rate limit and deduplication need to know of a recipient's last hour."""
+
+    count_last_hour: int = 0
+    recent_hashes: frozenset[str] = frozenset()
+
+
+def history_of(recipients: set[str], now: datetime) -> dict[str, RecipientHistory]:
+    rows = (
+        Message.objects.filter(recipient__in=recipients, queued_at__gte=now - timedelta(hours=1))
+        .exclude(status=MessageStatus.SUPPRESSED)
+        .values_list("recipient", "content_hash", "queued_at")
+    )
+    counts: dict[str, int] = {}
+    hashes: dict[str, set[str]] = {}
+    for recipient, digest, queued_at in rows:
+        counts[recipient] = counts.get(recipient, 0) + 1
+        if queued_at >= now - rules.DEDUP_WINDOW:
+            hashes.setdefault(recipient, set()).add(digest)
+    return {r: RecipientHistory(counts.get(r, 0), frozenset(hashes.get(r, ()))) for r in recipients}
+
+
+def build_message(
+    *,
+    recipient: str,
+    template: Template,
+    params: dict[str, Any],
+    channel: str,
+    purpose: str,
+    priority: str,
+    idempotency_key: str,
+    pref: RecipientPreference | None,
+    history: RecipientHistory,
+    now: datetime,
+    client: Any = None,
+    contact: Any = None,
+    related: str | None = None,
+    recipient_name: str = "",
+    region_id: str | None = None,
+    require_ack: bool = False,
+    broadcast: Any = None,
+    created_by: Any = None,
+) -> Message:
+    """An unsaved message with the sending rules applied: voice for people who cannot read, and
+    for normal priority deduplication, the per-recipient rate limit and quiet hours."""
+    recipient = (recipient or "").strip()
+    if not recipient:
+        raise ValidationError(_("The message has no recipient."))
+    if channel not in ChannelKind.values:
+        raise ValidationError(_("Unknown channel %(channel)s.") % {"channel": channel})
+    params = {k: str(v) for k, v in (params or {}).items()}
+    text = rules.render(template.text, params)
+    if channel == ChannelKind.SMS and _cannot_read(pref, contact, client if contact is None else None):
+        channel = ChannelKind.VOICE  # S01/S23: people who cannot read are called instead
+    if channel == ChannelKind.VOICE:
+        require_ack = True
+    digest = rules.content_hash(
+        recipient=recipient, channel=channel, template_code=template.code, params=params
+    )
+    region = (
+        region_id
+        or getattr(client, "region_id", None)
+        or getattr(broadcast, "region_id", None)
+        or DEFAULT_REGION
+    )
+    status, failure_code, not_before = MessageStatus.QUEUED, "", None
+    if priority != Priority.EMERGENCY:
+        if digest in history.recent_hashes:
+            status, failure_code = MessageStatus.SUPPRESSED, "duplicate"
+        elif history.count_last_hour >= (pref.max_per_hour if pref else rules.DEFAULT_MAX_PER_HOUR):
+            status, failure_code = MessageStatus.SUPPRESSED, "rate_limited"
+        else:
+            start, end = (pref.quiet_start, pref.quiet_end) if pref and pref.quiet_start else _default_quiet()
+            not_before = rules.quiet_until(now, start, end)
+    return Message(
+        idempotency_key=idempotency_key,
+        channel=channel,
+        provider=registry.provider_for(channel),
+        status=status,
+        priority=priority,
+        purpose=purpose,
+        template=template,
+        template_code=template.code,
+        params=params,
+        text=text,
+        recipient=recipient,
+        recipient_name=recipient_name or getattr(contact, "name", "") or "",
+        region_id=region,
+        related=related or "",
+        broadcast=broadcast,
+        require_ack=require_ack,
+        content_hash=digest,
+        failure_code=failure_code,
+        not_before=not_before,
+        next_attempt_at=not_before,
+        failed_at=now if status == MessageStatus.SUPPRESSED else None,
+        created_by=created_by,
+        **_link_fields(client, contact),
+    )
+
+
 def send_notification(
     *,
     recipient: str,
@@ -100,66 +203,32 @@ def send_notification(
     existing = Message.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
-    recipient = (recipient or "").strip()
-    if not recipient:
-        raise ValidationError(_("The message has no recipient."))
-    if channel not in ChannelKind.values:
-        raise ValidationError(_("Unknown channel %(channel)s.") % {"channel": channel})
-    tpl = _template(template)
-    params = {k: str(v) for k, v in (params or {}).items()}
-    text = rules.render(tpl.text, params)
     now = now or timezone.now()
-    pref = _preference(recipient)
-    if channel == ChannelKind.SMS and _cannot_read(pref, contact, client if contact is None else None):
-        channel = ChannelKind.VOICE  # S01/S23: people who cannot read are called instead
-    if channel == ChannelKind.VOICE:
-        require_ack = True
-    digest = rules.content_hash(recipient=recipient, channel=channel, template_code=tpl.code, params=params)
-    region = (
-        region_id
-        or getattr(client, "region_id", None)
-        or getattr(broadcast, "region_id", None)
-        or DEFAULT_REGION
+    recipient = (recipient or "").strip()
+    message = build_message(
+        recipient=recipient,
+        template=_template(template),
+        params=params,
+        channel=channel,
+        purpose=purpose,
+        priority=priority,
+        idempotency_key=idempotency_key,
+        pref=_preference(recipient),
+        history=history_of({recipient}, now)[recipient] if recipient else RecipientHistory(),
+        now=now,
+        client=client,
+        contact=contact,
+        related=related,
+        recipient_name=recipient_name,
+        region_id=region_id,
+        require_ack=require_ack,
+        broadcast=broadcast,
+        created_by=created_by,
     )
-    status, failure_code, not_before = MessageStatus.QUEUED, "", None
-    if priority != Priority.EMERGENCY:
-        recent = Message.objects.filter(recipient=recipient, queued_at__gte=now - timedelta(hours=1)).exclude(
-            status=MessageStatus.SUPPRESSED
-        )
-        if recent.filter(content_hash=digest, queued_at__gte=now - rules.DEDUP_WINDOW).exists():
-            status, failure_code = MessageStatus.SUPPRESSED, "duplicate"
-        elif recent.count() >= (pref.max_per_hour if pref else rules.DEFAULT_MAX_PER_HOUR):
-            status, failure_code = MessageStatus.SUPPRESSED, "rate_limited"
-        else:
-            start, end = (pref.quiet_start, pref.quiet_end) if pref and pref.quiet_start else _default_quiet()
-            not_before = rules.quiet_until(now, start, end)
     with transaction.atomic():
-        message = Message.objects.create(
-            idempotency_key=idempotency_key,
-            channel=channel,
-            provider=registry.provider_for(channel),
-            status=status,
-            priority=priority,
-            purpose=purpose,
-            template=tpl,
-            template_code=tpl.code,
-            params=params,
-            text=text,
-            recipient=recipient,
-            recipient_name=recipient_name or getattr(contact, "name", "") or "",
-            region_id=region,
-            related=related or "",
-            broadcast=broadcast,
-            require_ack=require_ack,
-            content_hash=digest,
-            failure_code=failure_code,
-            not_before=not_before,
-            next_attempt_at=not_before,
-            failed_at=now if status == MessageStatus.SUPPRESSED else None,
-            created_by=created_by,
-            **_link_fields(client, contact),
-        )
-        if status == MessageStatus.QUEUED and enqueue:
+        message.save(force_insert=True)
+        if message.status == MessageStatus.QUEUED and enqueue:
+            not_before = message.not_before
             transaction.on_commit(lambda: _enqueue(message.pk, not_before))
     return message
 
@@ -187,6 +256,27 @@ def _outgoing(message: Message) -> Outgoing:
     )
 
 
+DELIVERY_FIELDS = [
+    "provider_message_id",
+    "status",
+    "sent_at",
+    "delivered_at",
+    "claimed_until",
+    "next_attempt_at",
+    "failure_code",
+    "failure_detail",
+    "failed_at",
+]
+
+
+def _claimable(now: datetime):
+    return (
+        Message.objects.filter(status=MessageStatus.QUEUED)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    )
+
+
 def deliver_message(*, message_id: int, now: datetime | None = None) -> DeliveryOutcome:
     """Hand one queued message to its provider, at most once per claim.
 
@@ -194,58 +284,61 @@ def deliver_message(*, message_id: int, now: datetime | None = None) -> Delivery
     """
     now = now or timezone.now()
     claimed = (
-        Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        _claimable(now)
+        .filter(pk=message_id)
         .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=F("attempts") + 1)
     )
     message = Message.objects.select_related("template").get(pk=message_id)
     if not claimed:
         return DeliveryOutcome(status=message.status, retry_at=message.next_attempt_at)
+    outcome = _send_claimed(message, now)
+    message.save(update_fields=DELIVERY_FIELDS)
+    _after_change(message)
+    return outcome
+
+
+def deliver_many(*, message_ids: list[int], now: datetime | None = None) -> dict[int, DeliveryOutcome]:
+    """Deliver a batch (a broadcast's): one claiming UPDATE, the provider calls, one bulk update."""
+    now = now or timezone.now()
+    marker = now + timedelta(seconds=CLAIM_SECONDS, microseconds=uuid.uuid4().int % 999_999)
+    _claimable(now).filter(pk__in=message_ids).update(claimed_until=marker, attempts=F("attempts") + 1)
+    claimed = list(
+        Message.objects.select_related("template").filter(pk__in=message_ids, claimed_until=marker)
+    )
+    outcomes = {message.pk: _send_claimed(message, now) for message in claimed}
+    Message.objects.bulk_update(claimed, DELIVERY_FIELDS, batch_size=500)
+    return outcomes
+
+
+def _send_claimed(message: Message, now: datetime) -> DeliveryOutcome:
+    """Call the provider for a claimed message and set (not save) the outcome on it."""
+    message.claimed_until = None
     try:
         result = registry.get_channel(message.channel).send(_outgoing(message))
     except ChannelError as exc:
-        return _record_failure(message, exc, now)
+        return _set_failure(message, exc, now)
     done = timezone.now()
     message.provider_message_id = result.provider_message_id[:128]
     message.status = MessageStatus.DELIVERED if result.delivered else MessageStatus.SENT
     message.sent_at = done
     message.delivered_at = done if result.delivered else None
-    message.claimed_until = None
     message.next_attempt_at = None
     message.failure_code = ""
-    message.save(
-        update_fields=[
-            "provider_message_id",
-            "status",
-            "sent_at",
-            "delivered_at",
-            "claimed_until",
-            "next_attempt_at",
-            "failure_code",
-        ]
-    )
-    _after_change(message)
     return DeliveryOutcome(status=message.status, called_provider=True)
 
 
-def _record_failure(message: Message, exc: ChannelError, now: datetime) -> DeliveryOutcome:
+def _set_failure(message: Message, exc: ChannelError, now: datetime) -> DeliveryOutcome:
     delay = rules.retry_delay(message.attempts) if exc.transient else None
     message.failure_code = exc.code[:100]
     message.failure_detail = exc.detail[:500]
-    message.claimed_until = None
-    fields = ["failure_code", "failure_detail", "claimed_until", "next_attempt_at"]
     if delay is not None:
         message.next_attempt_at = now + timedelta(seconds=delay)
-        message.save(update_fields=fields)
         logger.info("message %s: transient %s, retry at %s", message.pk, exc.code, message.next_attempt_at)
         return DeliveryOutcome(status=message.status, retry_at=message.next_attempt_at, called_provider=True)
     message.status = MessageStatus.FAILED
     message.failed_at = timezone.now()
     message.next_attempt_at = None
-    message.save(update_fields=[*fields, "status", "failed_at"])
     logger.warning("message %s failed: %s", message.pk, exc)
-    _after_change(message)
     return DeliveryOutcome(status=message.status, called_provider=True)
 
 

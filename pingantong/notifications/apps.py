@@ -13,9 +13,10 @@ class NotificationsConfig(AppConfig):
         from pingantong.core import navigation
         from pingantong.core.audit import audit_changes
 
-        from .models import Broadcast, Message, RecipientPreference, Template
+        from .models import Broadcast, RecipientPreference, Template
 
-        audit_changes(Message, mask_fields=["recipient"])
+        # A Message is itself the record of a transmission (S01), with a timestamp per state; logging
+        # each state change again in the audit log would double every write of a 10,000-SMS broadcast.
         audit_changes(RecipientPreference, mask_fields=["recipient"])
         audit_changes(Template)
         audit_changes(Broadcast)

@@ -20,7 +20,6 @@ from pingantong.core.access import user_may
 from pingantong.regions.models import Region
 
 from . import rules
-from .actions import deliver_message, send_notification
 from .cap import CapAlert, parse_cap, to_region_code
 from .choices import (
     BroadcastKind,
@@ -170,7 +169,9 @@ def cancel_broadcast(*, broadcast: Broadcast, user: Any) -> Broadcast:
     return broadcast
 
 
-def send_broadcast_batch(*, broadcast_id: int, offset: int, batch_size: int = BATCH_SIZE) -> int:
+def send_broadcast_batch(
+    *, broadcast_id: int, offset: int, batch_size: int = BATCH_SIZE, chain: bool = True
+) -> int:
     """Send to the clients [offset, offset+batch_size) and queue the next batch; returns how many
     messages this batch handled. Runs in the worker, never in a web request."""
     broadcast = Broadcast.objects.select_related("template").get(pk=broadcast_id)
@@ -181,46 +182,70 @@ def send_broadcast_batch(*, broadcast_id: int, offset: int, batch_size: int = BA
         broadcast.started_at = timezone.now()
         broadcast.save(update_fields=["status", "started_at"])
     recipients = _recipients(broadcast, offset, batch_size)
-    purpose = PURPOSE_OF[BroadcastKind(broadcast.kind)]
-    handled = 0
-    for key, client, contact in recipients:
-        params = {"name": client.name, **broadcast.params}
-        message = send_notification(
-            recipient=(contact or client).phone,
-            template=broadcast.template,
-            params=params,
-            channel=broadcast.channel,
-            purpose=purpose,
-            priority=Priority.NORMAL,
-            idempotency_key=f"broadcast:{broadcast.pk}:{key}",
-            client=client,
-            contact=contact,
-            related=f"broadcast:{broadcast.pk}",
-            recipient_name=(contact or client).name,
-            broadcast=broadcast,
-            enqueue=False,
-        )
-        if message.status == MessageStatus.QUEUED and message.not_before is None:
-            outcome = deliver_message(message_id=message.pk)
-            if outcome.retry_at is not None and outcome.status == MessageStatus.QUEUED:
-                from .tasks import deliver_message_task
-
-                deliver_message_task.schedule((message.pk,), eta=outcome.retry_at)
-        elif message.status == MessageStatus.QUEUED and message.not_before is not None:
-            from .tasks import deliver_message_task
-
-            deliver_message_task.schedule((message.pk,), eta=message.not_before)
-        handled += 1
+    handled = send_many(broadcast=broadcast, recipients=recipients)
     refresh_progress(broadcast_id=broadcast.pk)
     if len({r[1].pk for r in recipients}) >= batch_size:
-        from .tasks import send_broadcast_batch_task
+        if chain:
+            from .tasks import send_broadcast_batch_task
 
-        send_broadcast_batch_task(broadcast.pk, offset + batch_size)
+            send_broadcast_batch_task(broadcast.pk, offset + batch_size)
     else:
         Broadcast.objects.filter(pk=broadcast.pk, status=BroadcastStatus.SENDING).update(
             status=BroadcastStatus.DONE, finished_at=timezone.now()
         )
     return handled
+
+
+def send_many(*, broadcast: Broadcast, recipients: list[tuple[str, Any, Any]]) -> int:
+    """Record the batch's messages in one insert and deliver them as one claim; a key already
+    used (the batch ran before) is skipped, so nothing is sent twice."""
+    from .actions import RecipientHistory, build_message, deliver_many, history_of
+    from .models import Message, RecipientPreference
+    from .tasks import deliver_message_task
+
+    keyed = {f"broadcast:{broadcast.pk}:{key}": (client, contact) for key, client, contact in recipients}
+    done = set(
+        Message.objects.filter(idempotency_key__in=list(keyed)).values_list("idempotency_key", flat=True)
+    )
+    now = timezone.now()
+    phones = {(contact or client).phone for key, (client, contact) in keyed.items() if key not in done}
+    prefs = {p.recipient: p for p in RecipientPreference.objects.filter(recipient__in=phones)}
+    history = history_of(phones, now)
+    purpose = PURPOSE_OF[BroadcastKind(broadcast.kind)]
+    messages = []
+    for key, (client, contact) in keyed.items():
+        if key in done:
+            continue
+        person = contact or client
+        message = build_message(
+            recipient=person.phone,
+            template=broadcast.template,
+            params={"name": client.name, **broadcast.params},
+            channel=broadcast.channel,
+            purpose=purpose,
+            priority=Priority.NORMAL,
+            idempotency_key=key,
+            pref=prefs.get(person.phone),
+            history=history.get(person.phone, RecipientHistory()),
+            now=now,
+            client=client,
+            contact=contact,
+            related=f"broadcast:{broadcast.pk}",
+            recipient_name=person.name,
+            broadcast=broadcast,
+        )
+        messages.append(message)
+    created = Message.objects.bulk_create(messages, batch_size=500)
+    if not all(m.pk for m in created):  # a backend without RETURNING: read the ids back
+        created = list(Message.objects.filter(idempotency_key__in=[m.idempotency_key for m in messages]))
+    due = [m.pk for m in created if m.status == MessageStatus.QUEUED and m.not_before is None]
+    for message in created:
+        if message.status == MessageStatus.QUEUED and message.not_before is not None:
+            deliver_message_task.schedule((message.pk,), eta=message.not_before)
+    for pk, outcome in deliver_many(message_ids=due, now=now).items():
+        if outcome.retry_at is not None and outcome.status == MessageStatus.QUEUED:
+            deliver_message_task.schedule((pk,), eta=outcome.retry_at)
+    return len(created)
 
 
 def refresh_progress(*, broadcast_id: int) -> None:

@@ -37,3 +37,15 @@ def redeliver_stranded_messages() -> int:
     for message_id in ids:
         deliver_message_task(message_id)
     return len(ids)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def poll_cap_feed() -> int:
+    """S13: read the configured weather-warning feed every 10 minutes (PINGANTONG_CAP_FEED_URL)."""
+    import os
+
+    if not os.environ.get("PINGANTONG_CAP_FEED_URL"):
+        return 0
+    from .capfeed import fetch_cap_feed
+
+    return fetch_cap_feed().drafts

@@ -85,7 +85,7 @@ class TemplateSerializer(serializers.ModelSerializer):
 
 
 class BroadcastSerializer(serializers.ModelSerializer):
-    template = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    template: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
     progress_pct = serializers.IntegerField(read_only=True)
 
     class Meta:

@@ -14,6 +14,7 @@ APPS_WITH_PAGES = [
     "accounts",
     "clients",
     "devices",
+    "inventory",
     "gateway",
     "notifications",
     "alarms",

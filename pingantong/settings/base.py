@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "pingantong.accounts",
     "pingantong.clients",
     "pingantong.devices",
+    "pingantong.inventory",
     "pingantong.gateway",
     "pingantong.notifications",
     "pingantong.alarms",

@@ -59,9 +59,15 @@ SCRIPTS: dict[str, tuple[StepKind, ...]] = {
 DEFAULT_SCRIPT = (S.CALLED_CLIENT, S.CONTACTED_FAMILY, S.RESOLVED)
 
 
+# Steps the system records that also tick a scripted step (a contact acknowledged the cascade's
+# alert: the family has been reached).
+COUNTS_AS = {StepKind.NOTIFICATION_ACKNOWLEDGED: StepKind.CONTACTED_FAMILY}
+
+
 def script_for(alarm_type: str, done_kinds: Iterable[str]) -> list[dict]:
     """The script with each step marked done or not, and the first open one marked next."""
     done = set(done_kinds)
+    done |= {COUNTS_AS[k] for k in list(done) if k in COUNTS_AS}
     items = []
     next_marked = False
     for kind in SCRIPTS.get(alarm_type, DEFAULT_SCRIPT):

@@ -8,7 +8,16 @@ from rest_framework import serializers
 from pingantong.core.masking import mask_phone
 
 from ..choices import Category
-from ..models import Application, ApplicationStep, Client, Consent, Contact
+from ..models import (
+    Agreement,
+    Application,
+    ApplicationStep,
+    Client,
+    Consent,
+    Contact,
+    FrequencyChangeRequest,
+    Termination,
+)
 
 
 class ClientListSerializer(serializers.ModelSerializer):
@@ -184,3 +193,51 @@ class ApplicationCreateSerializer(serializers.Serializer):
 
 class DecisionSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    items: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "id",
+            "client",
+            "status",
+            "items",
+            "basic_monthly_fee",
+            "extended_monthly_fee",
+            "starts_on",
+            "ends_on",
+            "signed_on",
+            "signed_by",
+            "signer_relation",
+        ]
+        read_only_fields = fields
+
+
+class FrequencyChangeRequestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FrequencyChangeRequest
+        fields = [
+            "id",
+            "client",
+            "kind",
+            "interval_days",
+            "reason",
+            "status",
+            "requested_at",
+            "requested_via",
+            "confirmed_at",
+            "confirmation_method",
+        ]
+        read_only_fields = ["status", "requested_at", "confirmed_at", "confirmation_method"]
+
+
+class TerminationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Termination
+        fields = ["id", "client", "reason", "effective_date", "details", "recorded_by", "recorded_at"]
+        read_only_fields = fields

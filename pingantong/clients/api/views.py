@@ -10,12 +10,12 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from pingantong.core.access import user_may
-from pingantong.core.api import RestrictedGenericViewSet, RestrictedModelViewSet
+from pingantong.core.api import RestrictedGenericViewSet, RestrictedModelViewSet, RestrictedReadOnlyViewSet
 from pingantong.core.audit import log_read, purpose_of
 from pingantong.core.masking import mask_phone
 
 from .. import actions, selectors
-from ..models import Application, Client, Consent, Contact
+from ..models import Agreement, Application, Client, Consent, Contact, FrequencyChangeRequest, Termination
 from . import serializers as s
 
 
@@ -210,3 +210,45 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restr
     @action(detail=True, methods=["post"])
     def record(self, request, pk=None):
         return self._decide(request, actions.record_application, extra=lambda n: {"note": n})
+
+
+class AgreementViewSet(RestrictedReadOnlyViewSet):
+    """Service agreements (P2); drafted and signed through the web pages, printable as PDF there."""
+
+    queryset = Agreement.objects.prefetch_related("items")
+    serializer_class = s.AgreementSerializer
+
+
+class TerminationViewSet(RestrictedReadOnlyViewSet):
+    """Terminations (P4); recorded with POST /clients/{id}/terminate/."""
+
+    queryset = Termination.objects.all()
+    serializer_class = s.TerminationSerializer
+
+
+class FrequencyChangeRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RestrictedGenericViewSet
+):
+    """Q2: a client's request to change call/visit frequency; `confirm` records the client's confirmation."""
+
+    queryset = FrequencyChangeRequest.objects.all()
+    serializer_class = s.FrequencyChangeRequestSerializer
+    restrict_action = {"confirm": "change"}
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        client = get_object_or_404(Client.objects.restrict(request.user, "view"), pk=values.pop("client").pk)
+        self.check_new_object(FrequencyChangeRequest(client=client))
+        item = actions.request_frequency_change(client=client, by=request.user, **values)
+        return Response(s.FrequencyChangeRequestSerializer(item).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        item = actions.confirm_frequency_change(
+            request=self.get_object(),
+            method=str(request.data.get("method", "verbal_recorded")),
+            by=request.user,
+        )
+        return Response(s.FrequencyChangeRequestSerializer(item).data)

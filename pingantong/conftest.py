@@ -75,8 +75,11 @@ def page(browser):
 def phone_page(browser):
     """A phone-sized viewport, for the field workers' pages."""
     context = browser.new_context(
-        locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 390, "height": 844},
-        is_mobile=True, has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
     )
     page = context.new_page()
     page.set_default_timeout(15000)

@@ -17,6 +17,7 @@ or a classmethod `access_test_factory(region_code)` on the model. See docs/archi
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -56,8 +57,14 @@ def _walk(patterns, prefix: str = "", namespace: str = "") -> Iterator[Route]:
             yield Route(prefix + str(p.pattern), name, cb, view_class, dict(initkwargs))
 
 
+@functools.cache
+def _routes_cached(urlconf_id: int) -> tuple[Route, ...]:
+    return tuple(_walk(get_resolver().url_patterns))
+
+
 def all_routes() -> list[Route]:
-    return list(_walk(get_resolver().url_patterns))
+    """Every URL pattern of the project (cached per URLconf: it does not change during a run)."""
+    return list(_routes_cached(id(get_resolver())))
 
 
 def model_of_view(view_class: type, initkwargs: dict | None = None) -> type[models.Model] | None:

@@ -1,0 +1,68 @@
+"""The API shell: token login, token use, OpenAPI schema and docs page, error shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from pingantong.accounts.choices import Role
+from pingantong.testing.regions import TOWN_A, ensure_regions
+from pingantong.testing.users import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_login_then_token_authorises_requests(api_client):
+    ensure_regions()
+    user = make_user(Role.AGENT, TOWN_A, username="agent7")
+    response = api_client.post(
+        "/api/v1/auth/token/", {"username": "agent7", "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert api_client.get("/api/v1/users/me/").status_code in (401, 403)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    me = api_client.get("/api/v1/users/me/")
+    assert me.status_code == 200 and me.json()["username"] == user.username
+
+
+def test_token_login_with_a_wrong_password_gives_400_and_no_token(api_client):
+    make_user(username="agent8")
+    response = api_client.post(
+        "/api/v1/auth/token/", {"username": "agent8", "password": "wrong"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "token" not in response.json()
+
+
+def test_a_forged_token_is_refused(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    assert api_client.get("/api/v1/users/me/").status_code == 401
+
+
+def test_user_without_a_role_is_refused_by_restricted_endpoints(api_client):
+    api_client.force_authenticate(make_user())
+    assert api_client.get("/api/v1/shifts/").status_code == 403
+
+
+def test_schema_is_openapi_and_lists_the_foundation_endpoints(client):
+    response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert {"/api/v1/users/me/", "/api/v1/shifts/", "/api/v1/auth/token/"} <= set(schema["paths"])
+
+
+def test_docs_page_is_served_with_local_assets(client):
+    response = client.get("/api/v1/docs/")
+    assert response.status_code == 200
+    assert "/api/v1/schema/" in response.content.decode()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the docs page still loads Swagger UI from a CDN; the lead is asked to vendor npm swagger-ui-dist "
+    "and set SPECTACULAR_SETTINGS['SWAGGER_UI_DIST'] (settings are the lead's)",
+)
+def test_docs_page_needs_no_network(client):
+    html = client.get("/api/v1/docs/").content.decode()
+    assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html

@@ -61,7 +61,7 @@ DEFAULT_SCRIPT = (S.CALLED_CLIENT, S.CONTACTED_FAMILY, S.RESOLVED)
 
 # Steps the system records that also tick a scripted step (a contact acknowledged the cascade's
 # alert: the family has been reached).
-COUNTS_AS = {StepKind.NOTIFICATION_ACKNOWLEDGED: StepKind.CONTACTED_FAMILY}
+COUNTS_AS: dict[str, str] = {StepKind.NOTIFICATION_ACKNOWLEDGED: StepKind.CONTACTED_FAMILY}
 
 
 def script_for(alarm_type: str, done_kinds: Iterable[str]) -> list[dict]:

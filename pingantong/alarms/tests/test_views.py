@@ -95,3 +95,10 @@ def test_kpi_page_for_supervisor_only(client, supervisor, agent):
     assert 'data-testid="kpis"' in client.get(reverse("alarms:kpis")).content.decode()
     client.force_login(agent)
     assert client.get(reverse("alarms:kpis")).status_code == 403
+
+
+def test_acknowledged_cascade_ticks_contacted_family_in_the_script():
+    from pingantong.alarms.scripts import script_for
+
+    items = {i["kind"]: i for i in script_for("sos", ["raised", "notification_acknowledged"])}
+    assert items["contacted_family"]["done"] and items["called_client"]["next"]

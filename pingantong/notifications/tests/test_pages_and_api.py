@@ -98,7 +98,9 @@ def test_template_edit_saves_and_rejects_broken_placeholders(client, user_factor
     template.refresh_from_db()
     assert template.aliyun_sms_code == "SMS_123" and template.provider_code("tencent") == "2001"
     response = client.post(url, {**data, "text": "【平安通】${summary"})
-    assert response.status_code == 200 and "not closed" in response.content.decode()
+    template.refresh_from_db()
+    assert response.status_code == 200 and "errorlist" in response.content.decode()
+    assert template.text == "【平安通】${summary}"  # unchanged
 
 
 def test_agent_may_not_edit_templates(client, user_factory):

@@ -99,7 +99,7 @@ class TemplateForm(forms.ModelForm):
         if text.count("${") != len(rules.PLACEHOLDER.findall(text)):
             raise ValidationError(
                 gettext_lazy(
-                    "A placeholder is not closed or not a valid name: write ${name} with letters, digits, _."
+                    "A placeholder is not closed or not a valid name: write ${name}."
                 )
             )
         return text

@@ -3,7 +3,13 @@
 Each app contributes functions `bench_<name>(scale: float) -> dict` in `pingantong/<app>/bench.py`.
 A result dict holds `figures`: a list of {"name", "value", "unit", "target"?, "ceiling"?} where
 `ceiling` is the same figure for the bare baseline measured in the same run (asyncio echo, raw
-inserts). The table is printed and the JSON written to var/bench/<timestamp>.json (and --json PATH).
+inserts). The table is printed and the JSON written to var/bench/<timestamp>.json (and --json PATH);
+`--docs` also rewrites the generated results section of docs/benchmarks.md.
+
+Scale: 1.0 is the targets' full size (100,000 clients, 10,000 connections ...). Without `--scale`
+each benchmark runs at its default scale (`DEFAULT_SCALES`, or a `default_scale` attribute the
+benchmark function carries), chosen so that the whole run stays under 10 minutes on a 2-core
+machine; a figure measured below full scale is marked so in the table and the docs.
 """
 
 from __future__ import annotations
@@ -19,7 +25,22 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-APPS = ["gateway", "alarms", "clients", "care", "notifications", "reports", "devices"]
+APPS = ["bench", "gateway", "alarms", "clients", "care", "notifications", "reports", "devices"]
+
+# Default scale per benchmark (when --scale is not given): the whole run < 10 min on 2 cores.
+DEFAULT_SCALES: dict[str, float] = {
+    "machine": 1.0,
+    "gateway": 0.25,
+    "sos_to_screen": 1.0,
+    "client_search": 0.3,
+    "daily_sweep": 0.3,
+    "broadcast": 1.0,
+}
+FALLBACK_SCALE = 0.2  # a benchmark not listed above and without its own `default_scale`
+
+
+def default_scale(name: str, func: object) -> float:
+    return float(getattr(func, "default_scale", DEFAULT_SCALES.get(name, FALLBACK_SCALE)))
 
 
 def discover() -> dict[str, object]:
@@ -43,7 +64,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="*", help="benchmarks to run (default: all); `--list` shows them")
         parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
-        parser.add_argument("--scale", type=float, default=1.0, help="1.0 = the targets' full size")
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=None,
+            help="1.0 = the targets' full size (default: each benchmark's own default scale)",
+        )
+        parser.add_argument(
+            "--docs",
+            nargs="?",
+            const="docs/benchmarks.md",
+            default="",
+            help="also rewrite the generated results section of this file (docs/benchmarks.md)",
+        )
         parser.add_argument("--json", dest="json_path", default="", help="also write the results here")
         parser.add_argument(
             "--in-place",
@@ -63,7 +96,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(sorted(benches))}"
             )
-        if opts["scale"] <= 0:
+        if opts["scale"] is not None and opts["scale"] <= 0:
             raise CommandError("--scale must be positive")
         if not opts["in_place"]:
             self.use_scratch_database()
@@ -78,17 +111,22 @@ class Command(BaseCommand):
             "scale": opts["scale"],
             "benchmarks": {},
         }
+        run_started = time.perf_counter()
         for name in names:
-            self.stdout.write(self.style.MIGRATE_HEADING(f"== {name}"))
+            scale = opts["scale"] if opts["scale"] is not None else default_scale(name, benches[name])
+            note = "" if scale >= 1.0 else f" (reduced scale ×{scale:g})"
+            self.stdout.write(self.style.MIGRATE_HEADING(f"== {name}{note}"))
             started = time.perf_counter()
             try:
-                outcome = benches[name](opts["scale"])  # type: ignore[operator]
+                outcome = benches[name](scale)  # type: ignore[operator]
             except Exception as exc:
                 outcome = {"error": f"{type(exc).__name__}: {exc}", "figures": []}
                 self.stderr.write(f"{name} failed: {outcome['error']}")
             outcome["seconds"] = round(time.perf_counter() - started, 2)
+            outcome["scale"] = scale
             results["benchmarks"][name] = outcome
             self.print_table(outcome)
+        results["total_seconds"] = round(time.perf_counter() - run_started, 1)
         out_dir = settings.VAR_DIR / "bench"
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"{timezone.now():%Y%m%dT%H%M%S}.json"
@@ -96,7 +134,15 @@ class Command(BaseCommand):
         path.write_text(text)
         if opts["json_path"]:
             Path(opts["json_path"]).write_text(text)
-        self.stdout.write(f"results: {path}")
+        self.stdout.write(f"results: {path} (total {results['total_seconds']} s)")
+        if opts["docs"]:
+            from pingantong.bench.report import update_docs
+
+            docs = Path(opts["docs"])
+            if not docs.is_absolute():
+                docs = settings.PROJECT_DIR / docs
+            update_docs(docs, results)
+            self.stdout.write(f"updated {docs}")
 
     def use_scratch_database(self) -> None:
         """Benchmarks generate 100,000 clients and millions of events: never in the real database.

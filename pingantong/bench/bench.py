@@ -1,0 +1,263 @@
+"""Benchmarks that cross the apps: SOS-to-screen latency, and the machine's own ceilings.
+
+`sos_to_screen` measures what an agent waits for: a watch sends an SOS over TCP, the gateway
+stores it durably and acknowledges it, the rules raise the alarm, and the live push puts the row
+on every console's channel. We time frame-sent → console message received (the channel-layer
+group that every console joins), without a browser: the render is a few ms of htmx on top. It is
+measured idle and while a simulated fleet of terminals (the `simulate` fleet) reports in the
+background, beside the bare ceiling of the same run (a TCP echo round trip on the same loop).
+
+`machine` records what this machine can do at all, so that the other figures can be read against
+it: single-row durable commits per second (the bound on a write-then-ACK gateway without group
+commit), batched raw inserts per second, and a pure-Python CPU reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import statistics
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+TARGET_SOS_TO_SCREEN_P99_MS = 1000.0  # ours; Xiamen reports alarm-to-screen in 5–10 s (DOMAIN.md)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return round(ordered[index], 2)
+
+
+def _register_watches(count: int) -> list[str]:
+    from pingantong.devices.models import Device, DeviceState
+
+    identities = [f"35049{n:05d}" for n in range(count)]
+    devices = [Device(protocol="watch", identity=i, device_type_id="watch") for i in identities]
+    Device.objects.bulk_create(devices, ignore_conflicts=True)
+    pks = Device.objects.filter(identity__in=identities).values_list("pk", flat=True)
+    DeviceState.objects.bulk_create([DeviceState(device_id=pk) for pk in pks], ignore_conflicts=True)
+    return identities
+
+
+async def _echo_rtt_ms(samples: int) -> list[float]:
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while data := await reader.read(4096):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    result = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        writer.write(b"[3G*3504900000*0002*LK]")
+        await reader.readuntil(b"]")
+        result.append((time.perf_counter() - started) * 1000)
+    writer.close()
+    await writer.wait_closed()
+    await asyncio.sleep(0.05)  # let the echo handler see EOF and finish before the server closes
+    server.close()
+    await server.wait_closed()
+    return result
+
+
+async def _sos_round(port: int, identity: str, channel: str, layer: Any) -> tuple[float, float]:
+    """(frame→ACK ms, frame→console push ms) for one SOS from a fresh watch."""
+    from pingantong.demo.simulator import frames
+    from pingantong.demo.simulator.frames import Fix
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(frames.watch_lk(identity, battery=80))
+        await reader.readuntil(b"]")
+        fix = Fix(latitude=26.2634, longitude=117.6390, satellites=8)
+        sos = frames.watch_position(
+            identity, datetime.now(UTC), fix, kind="AL", status=frames.WATCH_SOS, battery=80
+        )
+        started = time.perf_counter()
+        writer.write(sos)
+        await reader.readuntil(b"]")
+        acked = time.perf_counter()
+        while True:
+            message = await asyncio.wait_for(layer.receive(channel), 30)
+            if message.get("event") == "raised":
+                return (acked - started) * 1000, (time.perf_counter() - started) * 1000
+    finally:
+        writer.close()
+
+
+async def _measure(count: int, background: int, interval_s: float) -> dict[str, Any]:
+    from channels.layers import get_channel_layer
+
+    from pingantong.alarms import live
+    from pingantong.demo.simulator.fleet import Fleet, make_fleet
+    from pingantong.gateway.listeners import Gateway
+
+    loop = asyncio.get_running_loop()
+    identities = await loop.run_in_executor(None, _register_watches, 2 * count)
+    gateway = Gateway({"watch": 0, "jt808": 0}, host="127.0.0.1", node="bench-sos")
+    ports = await gateway.start()
+    layer = get_channel_layer()
+    live.register_console_loop(loop)  # pushes from the rules thread land on this loop, as for consoles
+    channel = await layer.new_channel()
+    await layer.group_add(live.ALL_GROUP, channel)
+    result: dict[str, Any] = {}
+    try:
+        idle = [await _sos_round(ports["watch"], i, channel, layer) for i in identities[:count]]
+        fleet = Fleet(
+            make_fleet(background, 11, mix=("watch", "jt808")),
+            watch_port=ports["watch"],
+            jt808_port=ports["jt808"],
+            interval_s=interval_s,
+            seed=11,
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(fleet.run(stop))
+        await asyncio.sleep(min(interval_s, 5.0) + 1.0)  # every terminal connected and reporting
+        before = fleet.stats.sent
+        t0 = time.perf_counter()
+        loaded = [await _sos_round(ports["watch"], i, channel, layer) for i in identities[count:]]
+        load_rate = (fleet.stats.sent - before) / (time.perf_counter() - t0)
+        stop.set()
+        await running
+        result = {
+            "idle_ack": [a for a, _ in idle],
+            "idle_screen": [s for _, s in idle],
+            "load_ack": [a for a, _ in loaded],
+            "load_screen": [s for _, s in loaded],
+            "background_msgs_per_s": round(load_rate, 1),
+            "background_terminals": background,
+        }
+    finally:
+        await layer.group_discard(live.ALL_GROUP, channel)
+        await gateway.stop()
+    result["echo"] = await _echo_rtt_ms(200)
+    return result
+
+
+def bench_sos_to_screen(scale: float) -> dict[str, Any]:
+    """SOS frame → alarm on the console's live channel, p50/p99, idle and under fleet load."""
+    count = max(10, int(60 * min(scale, 1.0)))
+    background = max(20, int(1000 * scale))
+    data = asyncio.run(_measure(count, background, interval_s=5.0))
+    echo_p99 = _percentile(data["echo"], 0.99)
+    figures = [
+        {"name": "SOS → console, idle, p50", "value": _percentile(data["idle_screen"], 0.5), "unit": "ms"},
+        {
+            "name": "SOS → console, idle, p99",
+            "value": _percentile(data["idle_screen"], 0.99),
+            "unit": "ms",
+            "target": TARGET_SOS_TO_SCREEN_P99_MS,
+            "ceiling": echo_p99,
+        },
+        {
+            "name": "SOS → ACK (stored), idle, p50",
+            "value": _percentile(data["idle_ack"], 0.5),
+            "unit": "ms",
+        },
+        {
+            "name": "SOS → console, under load, p50",
+            "value": _percentile(data["load_screen"], 0.5),
+            "unit": "ms",
+        },
+        {
+            "name": "SOS → console, load, p99",
+            "value": _percentile(data["load_screen"], 0.99),
+            "unit": "ms",
+            "target": TARGET_SOS_TO_SCREEN_P99_MS,
+            "ceiling": echo_p99,
+        },
+        {"name": "background terminals", "value": data["background_terminals"], "unit": "term"},
+        {"name": "background load", "value": data["background_msgs_per_s"], "unit": "msg/s"},
+    ]
+    return {
+        "figures": figures,
+        "samples": {k: len(v) for k, v in data.items() if isinstance(v, list)},
+        "medians_ms": {
+            k: round(statistics.median(v), 2) for k, v in data.items() if isinstance(v, list) and v
+        },
+    }
+
+
+def _key() -> str:
+    from django.db import connection
+
+    return "id SERIAL PRIMARY KEY" if connection.vendor == "postgresql" else "id INTEGER PRIMARY KEY"
+
+
+def _commit_rate(seconds: float) -> float:
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS bench_commit ({_key()}, v TEXT)")
+    done, deadline = 0, time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_commit (v) VALUES (%s)", ["x" * 200])
+        done += 1
+    rate = done / (time.perf_counter() - started)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_commit")
+    return rate
+
+
+def _batch_insert_rate(rows: int) -> float:
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS bench_batch ({_key()}, a TEXT, b REAL)")
+    values = [("x" * 200, float(n)) for n in range(rows)]
+    started = time.perf_counter()
+    for start in range(0, rows, 1000):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany("INSERT INTO bench_batch (a, b) VALUES (%s, %s)", values[start : start + 1000])
+    rate = rows / (time.perf_counter() - started)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_batch")
+    return rate
+
+
+def _cpu_reference(seconds: float) -> float:
+    """JSON encode/decode round trips per second of a typical decoded event (one core)."""
+    import json
+
+    event = {
+        "protocol": "watch",
+        "device_id": "3504900001",
+        "kind": "position",
+        "position": {"latitude": 26.2634, "longitude": 117.639, "valid": True},
+        "alarms": ["sos"],
+        "battery_pct": 80,
+    }
+    done, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(100):
+            json.loads(json.dumps(event))
+        done += 100
+    return done / seconds
+
+
+def bench_machine(scale: float) -> dict[str, Any]:
+    """The machine's ceilings: durable single-row commits/s, batched inserts/s, CPU reference."""
+    from django.db import connection
+
+    seconds = max(2.0, 5.0 * min(scale, 1.0))
+    commits = _commit_rate(seconds)
+    batched = _batch_insert_rate(max(20_000, int(200_000 * min(scale, 1.0))))
+    cpu = _cpu_reference(seconds / 2)
+    return {
+        "figures": [
+            {"name": "durable single-row commits /s", "value": round(commits, 1), "unit": "tx/s"},
+            {"name": "batched raw inserts /s (1,000/tx)", "value": round(batched, 1), "unit": "rows/s"},
+            {"name": "JSON event round trips /s (1 core)", "value": round(cpu, 1), "unit": "ops/s"},
+        ],
+        "database": connection.vendor,
+    }

@@ -1,0 +1,86 @@
+"""`pingantong bench`: discovery, per-benchmark default scales, and the docs section it rewrites
+without touching the prose around it."""
+
+from __future__ import annotations
+
+import io
+
+from django.core.management import call_command
+
+from pingantong.bench.management.commands.bench import DEFAULT_SCALES, default_scale, discover
+from pingantong.bench.report import END, START, render, update_docs, verdict
+
+RESULTS = {
+    "started_at": "2026-11-28T22:00:00+00:00",
+    "total_seconds": 321.0,
+    "machine": {"cpus": 2, "platform": "Linux", "python": "3.11", "database": "sqlite3"},
+    "benchmarks": {
+        "gateway": {
+            "scale": 0.25,
+            "figures": [
+                {"name": "msgs", "value": 5000.0, "unit": "msg/s", "target": 10000, "ceiling": 8000.0},
+                {"name": "SOS p99", "value": 20.0, "unit": "ms", "target": 50.0},
+            ],
+        },
+        "machine": {"scale": 1.0, "figures": [{"name": "commits", "value": 7000.0, "unit": "tx/s"}]},
+        "broken": {"scale": 1.0, "error": "ValueError: boom", "figures": []},
+    },
+}
+
+
+def test_cross_app_benchmarks_are_discovered_with_the_apps_own():
+    found = discover()
+    assert {"machine", "sos_to_screen"} <= set(found)
+    out = io.StringIO()
+    call_command("bench", "--list", stdout=out)
+    assert "sos_to_screen" in out.getvalue()
+
+
+def test_default_scales_keep_full_size_where_cheap_and_reduce_the_heavy_ones():
+    assert default_scale("machine", lambda s: {}) == 1.0
+    assert default_scale("gateway", lambda s: {}) == DEFAULT_SCALES["gateway"] < 1.0
+
+    def custom(scale: float) -> dict:
+        return {}
+
+    custom.default_scale = 0.7  # type: ignore[attr-defined]
+    assert default_scale("anything", custom) == 0.7
+
+
+def test_verdict_reads_the_direction_from_the_unit():
+    assert verdict({"value": 20.0, "unit": "ms", "target": 50}) == "✓"
+    assert verdict({"value": 60.0, "unit": "ms", "target": 50}) == "✗"
+    assert verdict({"value": 5000.0, "unit": "msg/s", "target": 10000}) == "✗"
+    assert verdict({"value": 12000.0, "unit": "msg/s", "target": 10000}) == "✓"
+    assert verdict({"value": 3.0, "unit": "ms"}) == ""
+
+
+def test_rendered_table_marks_reduced_scale_failures_and_ratios():
+    text = render(RESULTS)
+    assert "**×0.25 (reduced)**" in text
+    assert "| machine | full |" in text
+    assert "**failed**: ValueError: boom" in text
+    assert "0.50×" in text  # 5,000 of a 10,000 target
+    assert "0.62×" in text  # 5,000 of an 8,000 ceiling
+    assert "2 cores" in text
+
+
+def test_docs_update_replaces_only_the_generated_section(tmp_path):
+    path = tmp_path / "benchmarks.md"
+    path.write_text(
+        f"# Benchmarks\n\n## Gateway\nprose by the gateway engineer\n\n{START}\nold\n{END}\n\n## After\nmore\n"
+    )
+    update_docs(path, RESULTS)
+    text = path.read_text()
+    assert "prose by the gateway engineer" in text and "## After\nmore" in text
+    assert "old" not in text and text.count(START) == 1 and "SOS p99" in text
+
+
+def test_docs_update_creates_the_file_and_appends_a_section_when_markers_are_missing(tmp_path):
+    fresh = tmp_path / "new.md"
+    update_docs(fresh, RESULTS)
+    assert START in fresh.read_text()
+    other = tmp_path / "other.md"
+    other.write_text("# Benchmarks\n\nhand-written\n")
+    update_docs(other, RESULTS)
+    assert other.read_text().startswith("# Benchmarks\n\nhand-written") and END in other.read_text()

@@ -182,3 +182,40 @@ def test_public_service_page_needs_no_login(client):
     assert response.status_code == 200
     assert "S01" in page and "服务信息传递" in page and "S22" in page and "30" in page
     assert 'data-testid="extended-items"' in page
+
+
+def test_frequency_request_api_records_then_confirms(api_client, agent, people):
+    api_client.force_authenticate(agent)
+    wang = people["wang"]
+    response = api_client.post(
+        "/api/v1/frequency-requests/",
+        {"client": wang.pk, "kind": "call", "interval_days": 3, "reason": "想多聊聊"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    wang.refresh_from_db()
+    assert wang.call_interval_days is None
+    pk = response.json()["id"]
+    assert api_client.post(f"/api/v1/frequency-requests/{pk}/confirm/").json()["status"] == "confirmed"
+    wang.refresh_from_db()
+    assert wang.call_interval_days == 3
+
+
+def test_web_list_query_count_does_not_grow_with_rows(client, agent, django_assert_max_num_queries):
+    for _ in range(40):
+        make_client()
+    client.force_login(agent)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("clients:list"))
+    assert response.content.decode().count("/clients/") >= 40
+
+
+def test_agreements_api_is_region_scoped(api_client, user_factory, agency_admin):
+    from pingantong.clients import actions
+
+    actions.draft_agreement(client=make_client(region="350404002001"), by=agency_admin)
+    api_client.force_authenticate(user_factory(Role.VILLAGE, VILLAGE))
+    assert api_client.get("/api/v1/agreements/").json()["results"] == []
+    api_client.force_authenticate(agency_admin)
+    rows = api_client.get("/api/v1/agreements/").json()["results"]
+    assert len(rows) == 1 and "S01" in rows[0]["items"]

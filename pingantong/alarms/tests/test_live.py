@@ -4,13 +4,37 @@ not the consoles of another town; the relay pushes what another process wrote.""
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import async_to_sync
+import asyncio
+import threading
 from asgiref.testing import ApplicationCommunicator
 
 from pingantong.alarms import actions, live
 from pingantong.alarms.consumers import AlarmConsumer, console_groups
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def async_to_sync(fn):
+    """Run a coroutine function in a fresh thread's event loop: the session's Playwright browser keeps
+    a loop running in the main thread, where asgiref's AsyncToSync refuses to run."""
+
+    def runner(*args, **kwargs):
+        result: dict = {}
+
+        def target():
+            try:
+                result["value"] = asyncio.run(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+                result["error"] = exc
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join(30)
+        if "error" in result:
+            raise result["error"]
+        return result.get("value")
+
+    return runner
 
 
 class Socket(ApplicationCommunicator):

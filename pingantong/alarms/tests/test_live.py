@@ -3,9 +3,10 @@ not the consoles of another town; the relay pushes what another process wrote.""
 
 from __future__ import annotations
 
-import pytest
 import asyncio
 import threading
+
+import pytest
 from asgiref.testing import ApplicationCommunicator
 
 from pingantong.alarms import actions, live
@@ -24,7 +25,7 @@ def async_to_sync(fn):
         def target():
             try:
                 result["value"] = asyncio.run(fn(*args, **kwargs))
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            except BaseException as exc:
                 result["error"] = exc
 
         thread = threading.Thread(target=target)

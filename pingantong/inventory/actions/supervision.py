@@ -1,0 +1,179 @@
+"""Supervision: silence or a fault opens a maintenance task with a 2-hour remedy target (JGJ/T
+484-2019 §10.3: substitute device or manual service meanwhile); the weekly check of every SOS button
+and wearable. Both sweeps are idempotent (run them as often as you like)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pingantong.devices.models import Device, DeviceEventRecord
+
+from ..choices import CheckResult, HealthProblem
+from ..models import DeviceCheck, TestCall
+from ..selectors import DeviceHealth, health_of, supervised_devices
+
+REMEDY_TARGET = dt.timedelta(hours=2)
+WEEKLY_WINDOW = dt.timedelta(days=7)
+CHECK_TASK_DUE = dt.timedelta(hours=24)
+
+
+def _source_ref(device: Device) -> str:
+    return f"device:{device.pk}"
+
+
+def open_maintenance_task(
+    *, device: Device, reason: str, now: dt.datetime, related: list | None = None
+) -> tuple[Any, bool]:
+    """Open a maintenance task for a device unless one is already open for it: (task, opened now)."""
+    from pingantong.care.actions import open_task
+    from pingantong.care.choices import ACTIVE_STATUSES, TaskKind, TaskSource
+    from pingantong.care.models import Task
+
+    existing = Task.objects.filter(
+        kind=TaskKind.MAINTENANCE, source_ref=_source_ref(device), status__in=ACTIVE_STATUSES
+    ).first()
+    if existing is not None:
+        return existing, False
+    task = open_task(
+        kind=TaskKind.MAINTENANCE,
+        client=device.client,
+        region=device.region_id,
+        due_at=now + REMEDY_TARGET,
+        reason=reason,
+        source=TaskSource.DEVICE,
+        source_ref=_source_ref(device),
+        related=[device, *(related or [])],
+        now=now,
+    )
+    return task, True
+
+
+def _reason(health: DeviceHealth) -> str:
+    device = health.device
+    parts = []
+    if HealthProblem.SILENT in health.problems and health.silent_for is not None:
+        parts.append(
+            _("silent for %(h).1f h, its type allows %(t).1f h")
+            % {"h": health.silent_for.total_seconds() / 3600, "t": health.threshold.total_seconds() / 3600}
+        )
+    if HealthProblem.NEVER_REPORTED in health.problems:
+        parts.append(_("installed but never reported"))
+    if HealthProblem.FAULT in health.problems:
+        parts.append(_("fault reported"))
+    return _(
+        "%(type)s %(device)s: %(problems)s. Remedy within 2 hours: bring a substitute device or arrange "
+        "manual service (care calls/visits) meanwhile."
+    ) % {"type": device.device_type.name, "device": device, "problems": "; ".join(parts)}
+
+
+def supervise_devices(*, now: dt.datetime | None = None) -> list[Any]:
+    """Check every supervised device; open a maintenance task for each silent or faulty one that
+    has none open. Returns the tasks opened."""
+    from pingantong.inventory.choices import StockState
+
+    now = now or timezone.now()
+    opened = []
+    for health in health_of(supervised_devices(), now):
+        if not health.needs_maintenance:
+            continue
+        item = getattr(health.device, "stock_item", None)
+        only_never = health.problems == [HealthProblem.NEVER_REPORTED] or set(health.problems) <= {
+            HealthProblem.NEVER_REPORTED,
+            HealthProblem.LOW_BATTERY,
+        }
+        if only_never and (item is None or item.state != StockState.INSTALLED):
+            continue  # not installed yet: the activation check handles it
+        with transaction.atomic():
+            task, created = open_maintenance_task(device=health.device, reason=_reason(health), now=now)
+        if created:
+            opened.append(task)
+    return opened
+
+
+def iso_week(moment: dt.datetime) -> str:
+    year, week, _day = timezone.localtime(moment).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def last_press_at(device: Device, now: dt.datetime) -> tuple[dt.datetime | None, str]:
+    """The latest SOS press or recorded test call within the weekly window, and what it was."""
+    since = now - WEEKLY_WINDOW
+    best: tuple[dt.datetime | None, str] = (None, "")
+    for at, alarms in DeviceEventRecord.objects.filter(
+        device=device, kind="alarm", received_at__gte=since
+    ).values_list("received_at", "alarms"):
+        if "sos" in (alarms or []) and (best[0] is None or at > best[0]):
+            best = (at, "sos press")
+    call = TestCall.objects.filter(device=device, at__gte=since).order_by("-at").first()
+    if call is not None and (best[0] is None or call.at > best[0]):
+        best = (call.at, "test call")
+    return best
+
+
+def run_weekly_check(*, now: dt.datetime | None = None) -> list[DeviceCheck]:
+    """Check every SOS button and wearable once per ISO week: a press or test call within 7 days
+    passes; otherwise a check task is opened. Records each result (idempotent per device and week)."""
+    from pingantong.care.actions import open_task
+    from pingantong.care.choices import TaskKind, TaskSource
+
+    now = now or timezone.now()
+    week = iso_week(now)
+    done = set(DeviceCheck.objects.filter(week=week).values_list("device_id", flat=True))
+    results = []
+    for device in supervised_devices().filter(device_type__profile__weekly_check=True):
+        if device.pk in done:
+            continue
+        at, what = last_press_at(device, now)
+        with transaction.atomic():
+            task = None
+            if at is None:
+                task = open_task(
+                    kind=TaskKind.MAINTENANCE,
+                    client=device.client,
+                    region=device.region_id,
+                    due_at=now + CHECK_TASK_DUE,
+                    reason=_(
+                        "Weekly check of %(device)s: no SOS press or test call in 7 days. Make a test "
+                        "call with the client and record it."
+                    )
+                    % {"device": device},
+                    source=TaskSource.DEVICE,
+                    source_ref=f"check:{device.pk}",
+                    related=[device],
+                    dedupe_key=f"inventory-check:{device.pk}:{week}",
+                    now=now,
+                )
+            results.append(
+                DeviceCheck.objects.create(
+                    device=device,
+                    region_id=str(device.region_id),
+                    week=week,
+                    checked_at=now,
+                    result=CheckResult.PASSED if at else CheckResult.FAILED,
+                    last_press_at=at,
+                    evidence=what,
+                    task=task,
+                )
+            )
+    return results
+
+
+@transaction.atomic
+def record_test_call(
+    *, device: Device, by: Any = None, note: str = "", now: dt.datetime | None = None
+) -> TestCall:
+    """A staff member made a test call / test press with the client: counts for the weekly check."""
+    if device.client_id is None:
+        raise ValueError(_("The device is not bound to a client."))
+    return TestCall.objects.create(
+        device=device,
+        region_id=str(device.region_id),
+        at=now or timezone.now(),
+        by=by if getattr(by, "is_authenticated", False) else None,
+        note=note[:200],
+    )

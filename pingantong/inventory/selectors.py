@@ -1,0 +1,142 @@
+"""Reads of the inventory app: device health for supervision, what a client has and may choose."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+
+from pingantong.devices.models import Device, DeviceEventRecord, DeviceStatus, DeviceType
+
+from .choices import HealthProblem, StockState
+from .models import DeviceTypeProfile, StockItem
+
+LOW_BATTERY_PCT = 20
+ALARM_LOOKBACK = dt.timedelta(hours=24)
+
+
+def device_silence_threshold(device_type: DeviceType) -> dt.timedelta:
+    """How long a device of this type may be silent before it counts as faulty: the type's profile
+    (device heartbeat), else the type's own silence threshold."""
+    try:
+        profile = device_type.profile  # type: ignore[attr-defined]
+    except DeviceTypeProfile.DoesNotExist:
+        profile = None
+    seconds = profile.device_silence_s if profile is not None else device_type.silence_threshold_s
+    return dt.timedelta(seconds=seconds)
+
+
+@dataclass
+class DeviceHealth:
+    device: Device
+    last_message_at: dt.datetime | None
+    battery_pct: int | None
+    signal_pct: int | None
+    silent_for: dt.timedelta | None
+    threshold: dt.timedelta
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def needs_maintenance(self) -> bool:
+        return bool(
+            {HealthProblem.SILENT, HealthProblem.FAULT, HealthProblem.NEVER_REPORTED} & set(self.problems)
+        )
+
+
+def supervised_devices() -> QuerySet[Device]:
+    """Every device serving a client: bound and active."""
+    return (
+        Device.objects.filter(client__isnull=False, status=DeviceStatus.ACTIVE)
+        .select_related("device_type__profile", "state", "client", "stock_item")
+        .order_by("client_id", "pk")
+    )
+
+
+def _latest_alarms(device_ids: list[int], since: dt.datetime) -> dict[int, list[str]]:
+    latest: dict[int, tuple[dt.datetime, list[str]]] = {}
+    rows = DeviceEventRecord.objects.filter(
+        device_id__in=device_ids, kind="alarm", received_at__gte=since
+    ).values_list("device_id", "received_at", "alarms")
+    for device_id, at, alarms in rows:
+        if device_id not in latest or at > latest[device_id][0]:
+            latest[device_id] = (at, list(alarms or []))
+    return {k: v[1] for k, v in latest.items()}
+
+
+def health_of(devices: Iterable[Device], now: dt.datetime) -> list[DeviceHealth]:
+    """Each device's health: last message, battery, signal, silence against its type, taken off,
+    low battery, fault (two queries however many devices: the devices and the recent alarms)."""
+    devices = list(devices)
+    alarms = _latest_alarms([d.pk for d in devices], now - ALARM_LOOKBACK)
+    out = []
+    for device in devices:
+        state = getattr(device, "state", None)
+        seen = (state.last_device_seen_at or state.last_message_at) if state is not None else None
+        threshold = device_silence_threshold(device.device_type)
+        health = DeviceHealth(
+            device=device,
+            last_message_at=seen,
+            battery_pct=state.battery_pct if state is not None else None,
+            signal_pct=state.signal_pct if state is not None else None,
+            silent_for=(now - seen) if seen is not None else None,
+            threshold=threshold,
+        )
+        item = getattr(device, "stock_item", None)
+        if seen is None:
+            health.problems.append(HealthProblem.NEVER_REPORTED)
+        elif now - seen > threshold:
+            health.problems.append(HealthProblem.SILENT)
+        recent = alarms.get(device.pk, [])
+        if (
+            health.battery_pct is not None and health.battery_pct < LOW_BATTERY_PCT
+        ) or "low_battery" in recent:
+            health.problems.append(HealthProblem.LOW_BATTERY)
+        if "removed" in recent:
+            health.problems.append(HealthProblem.REMOVED)
+        if "fault" in recent or (item is not None and item.state == StockState.FAULTY):
+            health.problems.append(HealthProblem.FAULT)
+        out.append(health)
+    return out
+
+
+def health_of_device(device: Device, now: dt.datetime) -> DeviceHealth:
+    return health_of([device], now)[0]
+
+
+@dataclass(frozen=True)
+class TypeChoice:
+    profile: DeviceTypeProfile
+    has: int
+    """How many devices of this type the client has (assigned or installed)."""
+    recommended: bool
+    reason: str
+
+
+def device_choices_for_client(client: Any) -> list[TypeChoice]:
+    """The types the agency offers (D2), which of them the client has, and which the latest home
+    test recommended."""
+    from .models import Installation
+
+    counts: dict[str, int] = {}
+    for code in StockItem.objects.filter(
+        client=client, state__in=[StockState.ASSIGNED, StockState.INSTALLED]
+    ).values_list("device_model__device_type_id", flat=True):
+        counts[code] = counts.get(code, 0) + 1
+    latest = (
+        Installation.objects.filter(client=client, tested_at__isnull=False).order_by("-tested_at").first()
+    )
+    reasons = dict(latest.recommendation_reasons) if latest is not None else {}
+    profiles = DeviceTypeProfile.objects.filter(offered=True).select_related("device_type")
+    return [
+        TypeChoice(
+            p, counts.get(p.device_type_id, 0), p.device_type_id in reasons, reasons.get(p.device_type_id, "")
+        )
+        for p in profiles
+    ]

@@ -343,7 +343,11 @@ def _set_failure(message: Message, exc: ChannelError, now: datetime) -> Delivery
 
 
 def _after_change(message: Message) -> None:
-    """Hook for state changes; broadcast progress is counted in batches, not per message."""
+    """Tell listeners after commit (broadcast progress is counted in batches, not per message)."""
+    from .signals import message_changed
+
+    status = message.status
+    transaction.on_commit(lambda: message_changed.send(sender=Message, message=message, status=status))
 
 
 def _find(receipt: Receipt, provider: str | None) -> Message | None:
@@ -399,6 +403,7 @@ def _acknowledge(message: Message, answer: str, at: datetime) -> list[str]:
 
 def acknowledge_message(*, message: Message, answer: str = "1", now: datetime | None = None) -> Message:
     """The person answered (development channel: a person pressed the key in the UI)."""
+    message.refresh_from_db()
     if message.status in {MessageStatus.FAILED, MessageStatus.SUPPRESSED}:
         raise ValidationError(_("A message that was not delivered cannot be acknowledged."))
     if message.status == MessageStatus.QUEUED:

@@ -49,3 +49,11 @@ def poll_cap_feed() -> int:
     from .capfeed import fetch_cap_feed
 
     return fetch_cap_feed().drafts
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def poll_delivery_receipts() -> int:
+    """A safety net for lost report pushes: pull statuses from the SMS provider in use."""
+    from .receipts import poll_receipts
+
+    return poll_receipts()

@@ -182,6 +182,11 @@ class Message(models.Model):
         return f"{self.get_channel_display()} → {self.recipient_name or self.recipient} ({self.status})"
 
     @property
+    def can_simulate_ack(self) -> bool:
+        """The development channel's "press the key" button applies (sent or delivered, no answer yet)."""
+        return self.provider == "development" and self.status in {MessageStatus.SENT, MessageStatus.DELIVERED}
+
+    @property
     def is_final(self) -> bool:
         return self.status in {MessageStatus.ACKNOWLEDGED, MessageStatus.FAILED, MessageStatus.SUPPRESSED}
 

@@ -98,9 +98,7 @@ class TemplateForm(forms.ModelForm):
         text = self.cleaned_data["text"]
         if text.count("${") != len(rules.PLACEHOLDER.findall(text)):
             raise ValidationError(
-                gettext_lazy(
-                    "A placeholder is not closed or not a valid name: write ${name}."
-                )
+                gettext_lazy("A placeholder is not closed or not a valid name: write ${name}.")
             )
         return text
 

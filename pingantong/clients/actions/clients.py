@@ -79,6 +79,31 @@ def check_id_number(id_number: str, *, exclude_pk: int | None = None) -> str:
     return facts.number
 
 
+def is_phone_number(value: str) -> bool:
+    """Mainland mobile or landline as staff type them: digits with optional dashes/spaces, 7–20 long."""
+    digits = value.replace("-", "").replace(" ", "")
+    return digits.lstrip("+").isdigit() and 7 <= len(digits) <= 20
+
+
+def check_time_windows(value: Any) -> list[list[str]]:
+    """`[["09:00", "11:00"], …]`: each window two local HH:MM times, start before end."""
+    error = ValidationError({"preferred_call_times": _('Give windows like [["09:00", "11:00"]].')})
+    if not isinstance(value, list):
+        raise error
+    windows = []
+    for window in value:
+        if not (isinstance(window, list | tuple) and len(window) == 2):
+            raise error
+        try:
+            start, end = (dt.time(*(int(part) for part in str(t).split(":"))) for t in window)
+        except (ValueError, TypeError):
+            raise error from None
+        if start >= end:
+            raise error
+        windows.append([start.strftime("%H:%M"), end.strftime("%H:%M")])
+    return windows
+
+
 def _clean_fields(values: dict[str, Any]) -> dict[str, Any]:
     unknown = set(values) - set(CLIENT_FIELDS)
     if unknown:
@@ -88,6 +113,11 @@ def _clean_fields(values: dict[str, Any]) -> dict[str, Any]:
         if bad:
             raise ValidationError({"categories": _("Unknown category: %(v)s") % {"v": ", ".join(bad)}})
         values["categories"] = sorted(set(values["categories"]), key=Category.values.index)
+    for name in ("phone", "phone2"):
+        if values.get(name) and not is_phone_number(values[name]):
+            raise ValidationError({name: _("Not a phone number: %(p)s") % {"p": values[name]}})
+    if "preferred_call_times" in values:
+        values["preferred_call_times"] = check_time_windows(values["preferred_call_times"])
     for coord, low, high in (("home_lat", -90, 90), ("home_lon", -180, 180)):
         value = values.get(coord)
         if value is not None and not low <= float(value) <= high:
@@ -150,6 +180,9 @@ def set_home_location(*, client: Client, lat: float, lon: float, source: str, by
 
 @transaction.atomic
 def add_contact(*, client: Client, by: Any, **values: Any) -> Contact:
+    for name in ("phone", "phone2"):
+        if values.get(name) and not is_phone_number(values[name]):
+            raise ValidationError({name: _("Not a phone number: %(p)s") % {"p": values[name]}})
     values.setdefault(
         "priority",
         (client.contacts.order_by("-priority").values_list("priority", flat=True).first() or 0) + 1,

@@ -86,3 +86,17 @@ def test_home_location_out_of_range_is_refused(agent):
     actions.set_home_location(client=client, lat=26.26, lon=117.64, source="installer_checkin", by=agent)
     client.refresh_from_db()
     assert (client.home_lat, client.home_location_source) == (26.26, "installer_checkin")
+
+
+def test_phone_and_call_windows_are_checked(agent):
+    client = make_client()
+    with pytest.raises(ValidationError) as exc:
+        actions.update_client(client=client, by=agent, phone="call me")
+    assert "phone" in exc.value.message_dict
+    with pytest.raises(ValidationError):
+        actions.update_client(client=client, by=agent, preferred_call_times=[["11:00", "09:00"]])
+    actions.update_client(client=client, by=agent, preferred_call_times=[["9:00", "11:30"]])
+    client.refresh_from_db()
+    assert client.preferred_call_times == [["09:00", "11:30"]]
+    with pytest.raises(ValidationError):
+        actions.add_contact(client=client, by=agent, name="甲", phone="abc")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -16,10 +15,8 @@ from pingantong.devices.models import (
     DeviceState,
     DeviceType,
     DownlinkCommand,
-    LifeSign,
     UnknownDeviceInbox,
 )
-from pingantong.gateway.pipeline import LIFE_SIGN_HISTORY_SPACING, RecordLifeSign, UpdateDeviceState
 
 COMMAND_TTL = timedelta(hours=24)
 
@@ -28,86 +25,9 @@ class CommandError(ValueError):
     """A command that cannot be queued (bad parameters, wrong protocol)."""
 
 
-def _later(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
+from pingantong.devices.appliers import apply_device_state_updates, record_life_signs  # noqa: E402
 
-
-def _states_for(device_pks: set[int]) -> dict[int, DeviceState]:
-    states = {s.device_id: s for s in DeviceState.objects.filter(device_id__in=device_pks)}
-    missing = [DeviceState(device_id=pk) for pk in device_pks if pk not in states]
-    if missing:
-        DeviceState.objects.bulk_create(missing, ignore_conflicts=True)
-        states.update(
-            {s.device_id: s for s in DeviceState.objects.filter(device_id__in=[m.device_id for m in missing])}
-        )
-    return states
-
-
-STATE_FIELDS = [
-    "latitude",
-    "longitude",
-    "position_valid",
-    "position_at",
-    "battery_pct",
-    "signal_pct",
-    "steps",
-    "last_message_at",
-    "last_device_seen_at",
-    "updated_at",
-]
-
-
-def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
-    """Batch applier: one UPDATE per device per batch, whatever the number of events.
-
-    Newer facts win: a blind-area fix older than the stored one does not move the device back.
-    """
-    states = _states_for({d.device_pk for d in decisions})
-    now = timezone.now()
-    for d in decisions:
-        s = states[d.device_pk]
-        s.last_message_at = _later(s.last_message_at, d.seen_at)
-        s.last_device_seen_at = _later(s.last_device_seen_at, d.seen_at)
-        if d.position is not None:
-            lat, lon, valid, at = d.position
-            if s.position_at is None or at >= s.position_at:
-                s.latitude, s.longitude, s.position_valid, s.position_at = lat, lon, valid, at
-        if d.battery_pct is not None:
-            s.battery_pct = max(0, min(100, d.battery_pct))
-        if d.signal_pct is not None:
-            s.signal_pct = max(0, min(100, d.signal_pct))
-        if d.steps is not None:
-            s.steps = max(0, d.steps)
-        s.updated_at = now
-    DeviceState.objects.bulk_update(list(states.values()), STATE_FIELDS)
-
-
-def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
-    """Batch applier: move `last_life_sign_at` forward and keep a thinned history (`LifeSign`)."""
-    states = _states_for({d.device_pk for d in decisions})
-    last_logged = {
-        pk: LifeSign.objects.filter(device_id=pk).values_list("occurred_at", flat=True).first()
-        for pk in states
-    }
-    history: list[LifeSign] = []
-    for d in decisions:
-        s = states[d.device_pk]
-        if s.last_life_sign_at is None or d.occurred_at >= s.last_life_sign_at:
-            s.last_life_sign_at, s.last_life_sign_source = d.occurred_at, d.source
-        logged = last_logged.get(d.device_pk)
-        if d.source == "sos" or logged is None or d.occurred_at - logged >= LIFE_SIGN_HISTORY_SPACING:
-            history.append(
-                LifeSign(
-                    device_id=d.device_pk, occurred_at=d.occurred_at, source=d.source, event_id=d.event_id
-                )
-            )
-            last_logged[d.device_pk] = _later(logged, d.occurred_at)
-    DeviceState.objects.bulk_update(list(states.values()), ["last_life_sign_at", "last_life_sign_source"])
-    LifeSign.objects.bulk_create(history)
+__all__ = ["apply_device_state_updates", "record_life_signs"]
 
 
 @transaction.atomic

@@ -13,10 +13,9 @@ import socket
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
 from pingantong.devices.models.registry import default_tz_offset_minutes
-from pingantong.gateway.ingest import Ingestor
+from pingantong.gateway.ingest import Ingestor, shares_writer_thread
 from pingantong.gateway.listeners.directory import DeviceDirectory
 from pingantong.gateway.listeners.tcp import ListenerLimits, Session, TcpListener
 
@@ -52,7 +51,7 @@ class Gateway:
         self.host = host
         self.limits = limits
         self.ingestor = ingestor or Ingestor(node=self.node)
-        shared = self.ingestor.db_executor if connection.vendor == "sqlite" else None
+        shared = self.ingestor.db_executor if shares_writer_thread() else None
         self.directory = DeviceDirectory(self.node, pool=shared)
         self.listeners: dict[str, TcpListener] = {}
         self.want_downlinks = downlinks

@@ -1,0 +1,149 @@
+"""Batch appliers of the state and life-sign decisions (run by the gateway's rules engine).
+
+One conditional UPDATE per device, sent with executemany, whatever the number of events of the
+batch: the newer fact wins inside the SQL (`CASE WHEN stored < new`), so nothing is read first and
+a blind-area fix older than the stored one does not move the device back. Rows are created on
+first sight (INSERT … ON CONFLICT DO NOTHING) for devices created outside `register_device`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+
+from pingantong.devices.models import DeviceState, LifeSign
+from pingantong.gateway.pipeline import LIFE_SIGN_HISTORY_SPACING, RecordLifeSign, UpdateDeviceState
+
+_T = DeviceState._meta.db_table
+
+
+def _ensure_rows(cursor: Any, device_pks: set[int], now: Any) -> None:
+    cursor.executemany(
+        f'INSERT INTO "{_T}" ("device_id", "position_valid", "last_life_sign_source", "connected_node", '  # noqa: S608 - table names from model meta, values bound
+        '"updated_at") VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING',
+        [(pk, False, "", "", now) for pk in sorted(device_pks)],
+    )
+
+
+def _newer(column: str) -> str:
+    return f'CASE WHEN "{column}" IS NULL OR "{column}" < %s THEN %s ELSE "{column}" END'
+
+
+STATE_SQL = (
+    f'UPDATE "{_T}" SET '  # noqa: S608 - table names from model meta, values bound
+    f'"last_message_at" = {_newer("last_message_at")}, '
+    f'"last_device_seen_at" = {_newer("last_device_seen_at")}, '
+    '"battery_pct" = COALESCE(%s, "battery_pct"), '
+    '"signal_pct" = COALESCE(%s, "signal_pct"), '
+    '"steps" = COALESCE(%s, "steps"), '
+    '"latitude" = CASE WHEN %s IS NOT NULL AND ("position_at" IS NULL OR "position_at" <= %s) '
+    'THEN %s ELSE "latitude" END, '
+    '"longitude" = CASE WHEN %s IS NOT NULL AND ("position_at" IS NULL OR "position_at" <= %s) '
+    'THEN %s ELSE "longitude" END, '
+    '"position_valid" = CASE WHEN %s IS NOT NULL AND ("position_at" IS NULL OR "position_at" <= %s) '
+    'THEN %s ELSE "position_valid" END, '
+    '"position_at" = CASE WHEN %s IS NOT NULL AND ("position_at" IS NULL OR "position_at" <= %s) '
+    'THEN %s ELSE "position_at" END, '
+    '"updated_at" = %s '
+    'WHERE "device_id" = %s'
+)
+
+
+def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
+    """Coalesce a batch's decisions per device (in order), then one UPDATE per device."""
+    adapt = connection.ops.adapt_datetimefield_value
+    merged: dict[int, dict[str, Any]] = {}
+    for d in decisions:
+        m = merged.setdefault(
+            d.device_pk, {"seen": d.seen_at, "battery": None, "signal": None, "steps": None, "position": None}
+        )
+        m["seen"] = max(m["seen"], d.seen_at)
+        if d.battery_pct is not None:
+            m["battery"] = max(0, min(100, d.battery_pct))
+        if d.signal_pct is not None:
+            m["signal"] = max(0, min(100, d.signal_pct))
+        if d.steps is not None:
+            m["steps"] = max(0, d.steps)
+        if d.position is not None and (m["position"] is None or d.position[3] >= m["position"][3]):
+            m["position"] = d.position
+    now = adapt(timezone.now())
+    rows = []
+    for pk, m in merged.items():
+        seen = adapt(m["seen"])
+        lat, lon, valid, at = m["position"] if m["position"] is not None else (None, None, None, None)
+        at_db = adapt(at) if at is not None else None
+        rows.append(
+            (
+                seen,
+                seen,
+                seen,
+                seen,
+                m["battery"],
+                m["signal"],
+                m["steps"],
+                at_db,
+                at_db,
+                lat,
+                at_db,
+                at_db,
+                lon,
+                at_db,
+                at_db,
+                valid,
+                at_db,
+                at_db,
+                at_db,
+                now,
+                pk,
+            )
+        )
+    with connection.cursor() as cursor:
+        _ensure_rows(cursor, set(merged), now)
+        cursor.executemany(STATE_SQL, rows)
+
+
+LIFE_SQL = (
+    f'UPDATE "{_T}" SET '  # noqa: S608 - table names from model meta, values bound
+    '"last_life_sign_source" = CASE WHEN "last_life_sign_at" IS NULL OR "last_life_sign_at" <= %s '
+    'THEN %s ELSE "last_life_sign_source" END, '
+    f'"last_life_sign_at" = {_newer("last_life_sign_at")} '
+    'WHERE "device_id" = %s'
+)
+
+
+def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
+    """Move `last_life_sign_at` forward and keep a thinned history (`LifeSign`; every SOS kept)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    latest: dict[int, RecordLifeSign] = {}
+    for d in decisions:
+        if d.device_pk not in latest or d.occurred_at >= latest[d.device_pk].occurred_at:
+            latest[d.device_pk] = d
+    last_logged: dict[int, datetime | None] = dict(
+        LifeSign.objects.filter(device_id__in=list(latest))
+        .values("device_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("device_id", "last")
+    )
+    history: list[LifeSign] = []
+    for d in decisions:
+        logged = last_logged.get(d.device_pk)
+        if d.source == "sos" or logged is None or d.occurred_at - logged >= LIFE_SIGN_HISTORY_SPACING:
+            history.append(
+                LifeSign(
+                    device_id=d.device_pk, occurred_at=d.occurred_at, source=d.source, event_id=d.event_id
+                )
+            )
+            last_logged[d.device_pk] = d.occurred_at if logged is None else max(logged, d.occurred_at)
+    rows = []
+    for pk, d in latest.items():
+        at = adapt(d.occurred_at)
+        rows.append((at, d.source, at, at, pk))
+    with connection.cursor() as cursor:
+        _ensure_rows(cursor, set(latest), adapt(timezone.now()))
+        cursor.executemany(LIFE_SQL, rows)
+    LifeSign.objects.bulk_create(history)

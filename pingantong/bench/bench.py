@@ -7,6 +7,10 @@ group that every console joins), without a browser: the render is a few ms of ht
 measured idle and while a simulated fleet of terminals (the `simulate` fleet) reports in the
 background, beside the bare ceiling of the same run (a TCP echo round trip on the same loop).
 
+`storage` measures the bytes one terminal frame costs in the database (raw frame, decoded event,
+time series, life signs, indexes) from real simulated traffic: the unit of the capacity plan
+(docs/scaling.md).
+
 `machine` records what this machine can do at all, so that the other figures can be read against
 it: single-row durable commits per second (the bound on a write-then-ACK gateway without group
 commit), batched raw inserts per second, and a pure-Python CPU reference.
@@ -260,4 +264,105 @@ def bench_machine(scale: float) -> dict[str, Any]:
             {"name": "JSON event round trips /s (1 core)", "value": round(cpu, 1), "unit": "ops/s"},
         ],
         "database": connection.vendor,
+    }
+
+
+def _database_bytes() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname LIKE 'devices\\_%%'"
+            )
+            return int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.execute("PRAGMA page_count")
+        pages = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA freelist_count")
+        free = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA page_size")
+        return (pages - free) * int(cursor.fetchone()[0])
+
+
+def _telemetry_rows() -> dict[str, int]:
+    from pingantong.devices.models import (
+        DeviceEventRecord,
+        PositionRecord,
+        RawFrame,
+        SensorRecord,
+        VitalsRecord,
+    )
+
+    return {
+        "raw_frames": RawFrame.objects.count(),
+        "events": DeviceEventRecord.objects.count(),
+        "positions": PositionRecord.objects.count(),
+        "vitals": VitalsRecord.objects.count(),
+        "sensor": SensorRecord.objects.count(),
+    }
+
+
+async def _fleet_traffic(terminals: int, seconds: float) -> int:
+    from pingantong.demo.simulator.fleet import Fleet, make_fleet
+    from pingantong.gateway.listeners import Gateway
+
+    gateway = Gateway({"watch": 0, "jt808": 0}, host="127.0.0.1", node="bench-storage")
+    ports = await gateway.start()
+    try:
+        fleet = Fleet(
+            make_fleet(terminals, 21, mix=("watch", "jt808")),
+            watch_port=ports["watch"],
+            jt808_port=ports["jt808"],
+            interval_s=1.0,
+            seed=21,
+        )
+        stats = await fleet.run(asyncio.Event(), duration_s=seconds)
+        await gateway.ingestor.drain_rules()
+    finally:
+        await gateway.stop()
+    return stats.sent
+
+
+def bench_storage(scale: float) -> dict[str, Any]:
+    """Bytes stored per terminal message (raw frame, event, series, indexes), from real traffic."""
+    from pingantong.demo.simulator.fleet import make_fleet
+
+    terminals = max(50, int(300 * min(scale, 1.0)))
+    seconds = max(10.0, 30.0 * min(scale, 1.0))
+    # The fleet's terminals are registered, as in production (unknown terminals go to the inbox).
+    from pingantong.devices.models import Device, DeviceState
+
+    fleet = make_fleet(terminals, 21, mix=("watch", "jt808"))
+    Device.objects.bulk_create(
+        [
+            Device(
+                protocol=d.protocol,
+                identity=d.device_id,
+                device_type_id="watch" if d.protocol == "watch" else "pendant",
+            )
+            for d in fleet
+        ],
+        ignore_conflicts=True,
+    )
+    DeviceState.objects.bulk_create(
+        [DeviceState(device_id=pk) for pk in Device.objects.values_list("pk", flat=True)],
+        ignore_conflicts=True,
+    )
+    rows_before, bytes_before = _telemetry_rows(), _database_bytes()
+    sent = asyncio.run(_fleet_traffic(terminals, seconds))
+    rows_after, bytes_after = _telemetry_rows(), _database_bytes()
+    stored = rows_after["raw_frames"] - rows_before["raw_frames"]
+    grown = bytes_after - bytes_before
+    per_message = grown / max(1, stored)
+    return {
+        "figures": [
+            {"name": "frames stored", "value": stored, "unit": "frames"},
+            {"name": "storage per frame (all tables+indexes)", "value": round(per_message, 1), "unit": "B"},
+            {"name": "frames sent by the fleet", "value": sent, "unit": "frames"},
+        ],
+        "rows_added": {k: rows_after[k] - rows_before[k] for k in rows_after},
+        "bytes_added": grown,
     }

@@ -30,6 +30,7 @@ APPS = ["bench", "gateway", "alarms", "clients", "care", "notifications", "repor
 # Default scale per benchmark (when --scale is not given): the whole run < 10 min on 2 cores.
 DEFAULT_SCALES: dict[str, float] = {
     "machine": 1.0,
+    "storage": 1.0,
     "gateway": 0.25,
     "sos_to_screen": 1.0,
     "client_search": 0.3,

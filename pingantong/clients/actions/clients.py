@@ -85,6 +85,11 @@ def is_phone_number(value: str) -> bool:
     return digits.lstrip("+").isdigit() and 7 <= len(digits) <= 20
 
 
+def _hhmm(text: str) -> dt.time:
+    hours, minutes = text.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
 def check_time_windows(value: Any) -> list[list[str]]:
     """`[["09:00", "11:00"], …]`: each window two local HH:MM times, start before end."""
     error = ValidationError({"preferred_call_times": _('Give windows like [["09:00", "11:00"]].')})
@@ -95,7 +100,7 @@ def check_time_windows(value: Any) -> list[list[str]]:
         if not (isinstance(window, list | tuple) and len(window) == 2):
             raise error
         try:
-            start, end = (dt.time(*(int(part) for part in str(t).split(":"))) for t in window)
+            start, end = (_hhmm(str(t)) for t in window)
         except (ValueError, TypeError):
             raise error from None
         if start >= end:

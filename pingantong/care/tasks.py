@@ -12,10 +12,10 @@ logger = logging.getLogger(__name__)
 
 
 @db_task()
-def place_call_task(task_id: int) -> None:
+def place_calls_task(task_ids: list[int]) -> None:
     from . import voice
 
-    voice.place_call(task_id=task_id)
+    voice.place_calls(task_ids)
 
 
 # 00:05 UTC = 08:05 in Shanghai: the morning's confirmation list is ready when the day shift starts.

@@ -67,17 +67,31 @@ def place_call(*, task_id: int, now: dt.datetime | None = None):
 
 
 def place_confirmation_calls(task_ids: Iterable[int], eta: dt.datetime | None = None) -> None:
-    """Place the calls now, or schedule them for `eta` through Huey."""
-    from .tasks import place_call_task
+    """Place the calls now, or at `eta`, through Huey: one job per 500 calls, so that the morning
+    sweep's thousands of calls cost a handful of queue writes."""
+    from .tasks import place_calls_task
 
-    for task_id in task_ids:
+    ids = list(task_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
         try:
             if eta is None:
-                place_call_task(task_id)
+                place_calls_task(chunk)
             else:
-                place_call_task.schedule((task_id,), eta=eta)
-        except Exception:  # one client's bad number must not stop the others' calls
-            logger.exception("automated care call for task %s failed to queue", task_id)
+                place_calls_task.schedule((chunk,), eta=eta)
+        except Exception:  # the queue being down must not undo the sweep; tasks stay visible to agents
+            logger.exception("automated care calls for %s tasks failed to queue", len(chunk))
+
+
+def place_calls(task_ids: Iterable[int]) -> int:
+    """Ring each task's client; one bad number does not stop the others. Returns calls placed."""
+    placed = 0
+    for task_id in task_ids:
+        try:
+            placed += place_call(task_id=task_id) is not None
+        except Exception:
+            logger.exception("automated care call for task %s failed", task_id)
+    return placed
 
 
 def collect_call_results(*, now: dt.datetime | None = None) -> int:

@@ -107,6 +107,12 @@ def life_status(client_id: int) -> LifeStatus:
 def clients_with_life_sign_since(since: dt.datetime) -> set[int]:
     """Every client with a life sign (device or care) at or after `since`: the daily sweep's one read
     of life signs, two queries for any number of clients."""
-    found = {row[0] for row in _device_rows(None, since)}
+    from pingantong.devices.models import DeviceState
+
+    found = set(
+        DeviceState.objects.filter(device__client__isnull=False, last_life_sign_at__gte=since).values_list(
+            "device__client_id", flat=True
+        )
+    )
     found.update(LifeSign.objects.filter(at__gte=since).values_list("client_id", flat=True).distinct())
     return found

@@ -42,7 +42,14 @@ def broadcast_report(broadcast: Broadcast) -> dict[str, Any]:
         .order_by("-n")[:10]
     )
     reached = counts[MessageStatus.DELIVERED] + counts[MessageStatus.ACKNOWLEDGED]
-    return {"counts": counts, "failures": failures, "reached": reached, "total": broadcast.total}
+    rows = [(MessageStatus(status).label, n) for status, n in counts.items()]
+    return {
+        "counts": counts,
+        "rows": rows,
+        "failures": failures,
+        "reached": reached,
+        "total": broadcast.total,
+    }
 
 
 def broadcast_clients(broadcast: Broadcast) -> Any:

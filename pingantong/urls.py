@@ -23,7 +23,7 @@ APPS_WITH_PAGES = [
     "sync",
 ]
 
-api_patterns = [
+api_patterns: list = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

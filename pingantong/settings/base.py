@@ -113,7 +113,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 def database_from_url(url: str) -> dict:
     if not url:
         url = f"sqlite:///{SQLITE_PATH}"
-    config = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60)
+    config: dict = dict(dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout instead

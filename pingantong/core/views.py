@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from django.views.generic import DetailView, ListView
+from django.views.generic import CreateView, DeleteView, DetailView, ListView, UpdateView
 
 from pingantong.accounts.choices import Role
 
@@ -42,6 +42,30 @@ class RestrictedListView(RestrictedQuerysetMixin, ListView):
 
 class RestrictedDetailView(RestrictedQuerysetMixin, DetailView):
     pass
+
+
+class RestrictedFormMixin(RestrictedQuerysetMixin):
+    """Create and edit pages: the record, as it would be saved, must lie in a region where the user
+    may add (new record) or change (existing record); otherwise 403 and nothing is saved."""
+
+    def form_valid(self, form):
+        candidate = form.save(commit=False)
+        action = "add" if candidate._state.adding else "change"
+        if not user_may(self.request.user, action, candidate):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        return super().form_valid(form)  # type: ignore[misc]
+
+
+class RestrictedCreateView(RestrictedFormMixin, CreateView):
+    restrict_action = "add"
+
+
+class RestrictedUpdateView(RestrictedFormMixin, UpdateView):
+    restrict_action = "change"
+
+
+class RestrictedDeleteView(RestrictedQuerysetMixin, DeleteView):
+    restrict_action = "delete"
 
 
 def require_role(request: HttpRequest, *roles: str) -> None:
@@ -96,6 +120,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         entries = entries.filter(content_type__model__icontains=q["model"].strip())
     if q.get("object"):
         entries = entries.filter(object_repr__icontains=q["object"].strip())
+    if q.get("purpose"):
+        entries = entries.filter(additional_data__purpose__icontains=q["purpose"].strip())
     tz = timezone.get_current_timezone()
     if (start := parse_date(q.get("from", "") or "")) is not None:
         entries = entries.filter(timestamp__gte=datetime.combine(start, time.min, tzinfo=tz))

@@ -177,3 +177,52 @@ def test_admin_refuses_to_save_a_record_into_a_sibling_region():
     assert model_admin.has_change_permission(request, shift)
     assert not model_admin.has_change_permission(request, make_shift_in(TOWN_B))
     assert list(model_admin.get_queryset(request)) == [shift]
+
+
+def _form_view_request(user, data):
+    request = RequestFactory().post("/", data)
+    request.user = user
+    request._dont_enforce_csrf_checks = True
+    return request
+
+
+def test_create_page_refuses_a_record_in_the_sibling_town_and_saves_nothing():
+    from pingantong.core.views import RestrictedCreateView
+
+    class ShiftCreate(RestrictedCreateView):
+        model = Shift
+        fields = ["user", "region", "seat", "starts_at", "ends_at"]
+        success_url = "/"
+
+    ensure_regions()
+    supervisor = make_user(Role.SUPERVISOR, TOWN_A)
+    agent = make_user(Role.AGENT, DISTRICT)
+    data = {"user": agent.pk, "seat": "1", "starts_at": "2026-12-01 08:00", "ends_at": "2026-12-01 16:00"}
+    with pytest.raises(PermissionDenied):
+        ShiftCreate.as_view()(_form_view_request(supervisor, {**data, "region": TOWN_B}))
+    assert not Shift.objects.exists()
+    assert (
+        ShiftCreate.as_view()(_form_view_request(supervisor, {**data, "region": TOWN_A})).status_code == 302
+    )
+    assert Shift.objects.get().region_id == TOWN_A
+
+
+def test_update_page_finds_only_changeable_records_and_refuses_moves():
+    from django.http import Http404
+
+    from pingantong.core.views import RestrictedUpdateView
+
+    class ShiftUpdate(RestrictedUpdateView):
+        model = Shift
+        fields = ["region", "seat"]
+        success_url = "/"
+
+    ensure_regions()
+    supervisor = make_user(Role.SUPERVISOR, TOWN_A)
+    own, sibling = make_shift_in(TOWN_A), make_shift_in(TOWN_B)
+    with pytest.raises(Http404):
+        ShiftUpdate.as_view()(_form_view_request(supervisor, {"region": TOWN_B, "seat": "x"}), pk=sibling.pk)
+    with pytest.raises(PermissionDenied):
+        ShiftUpdate.as_view()(_form_view_request(supervisor, {"region": TOWN_B, "seat": "x"}), pk=own.pk)
+    own.refresh_from_db()
+    assert own.region_id == TOWN_A and own.seat == "1号坐席"

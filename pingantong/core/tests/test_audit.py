@@ -141,3 +141,39 @@ def test_purge_never_deletes_entries_younger_than_a_year_whatever_the_setting(sh
     assert LogEntry.objects.filter(pk__in=[e.pk for e in young]).count() == 3
     _entry_aged(shift, 366)
     assert purge_old_audit_entries() == 1
+
+
+def test_search_by_purpose_finds_why_a_record_was_read(shift, auditor_client):
+    reader = make_user(Role.AGENT, DISTRICT, username="reader")
+    log_read(user=reader, obj=shift, fields=["address"], purpose="上门探访")
+    log_read(user=reader, obj=shift, fields=["phone"], purpose="callback")
+    rows = _rows(auditor_client.get(reverse("audit-log"), {"purpose": "探访"}))
+    assert [e.additional_data["purpose"] for e in rows] == ["上门探访"]
+
+
+def test_audit_page_query_count_does_not_grow_with_entries(shift, auditor_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reader = make_user(Role.AGENT, DISTRICT, username="reader")
+
+    def queries_for_page() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert (
+                auditor_client.get(reverse("audit-log"), {"action": LogEntry.Action.ACCESS}).status_code
+                == 200
+            )
+        return len(captured)
+
+    log_read(user=reader, obj=shift, fields=["phone"], purpose="x")
+    few = queries_for_page()
+    for _ in range(40):
+        log_read(user=reader, obj=shift, fields=["phone"], purpose="x")
+    assert queries_for_page() == few
+
+
+def test_purge_task_is_scheduled_daily():
+    from huey.contrib.djhuey import HUEY
+
+    names = {task.name for task in HUEY._registry.periodic_tasks}
+    assert any(name.endswith("purge_audit_log") for name in names)

@@ -156,3 +156,9 @@ def test_export_is_region_scoped_masked_and_logged(client, village_user, distric
         ).active.iter_rows(values_only=True)
     )
     assert mine.id_number in [r[1] for r in rows[1:]] and len(rows) == 3
+
+
+def test_agents_may_not_export(client, agent):
+    make_client()
+    client.force_login(agent)
+    assert client.get(reverse("clients:roster-export")).status_code == 403

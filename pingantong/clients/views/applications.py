@@ -21,7 +21,7 @@ from pingantong.regions.models import Region, RegionLevel, prefix_of
 from .. import actions
 from ..choices import ApplicationStatus
 from ..forms import ApplicationForm, DecisionForm
-from ..models import Application, Client, Notice
+from ..models import Application, Notice
 from .common import apply_errors
 
 
@@ -141,6 +141,3 @@ def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "clients/inbox.html", {"notices": notices_for(request.user)[:100]})
-
-
-__all__ = ["Client"]

@@ -61,6 +61,8 @@ class ClientListView(RestrictedListView):
             "categories": Category.choices,
             "risk_tiers": RiskTier.choices,
             "statuses": ClientStatus.choices,
+            "can_export": user.is_superuser
+            or any(r in Client.access_policy.roles_for("export") for r, _c in user.role_regions()),
             "regions": _visible_regions(user),
             "can_add": can_add,
         }
@@ -150,12 +152,11 @@ def _client_form(request: HttpRequest, client: Client | None) -> HttpResponse:
     form = ClientForm(request.POST or None, instance=client, regions=regions, validate_url=validate_url)
     if request.method == "POST" and form.is_valid():
         values = form.action_values()
-        probe = client or Client(region_id=values["region_id"])
-        probe_region = Client(region_id=values["region_id"])
-        if not user_may(request.user, "change" if client else "add", probe) or not user_may(
-            request.user, "change" if client else "add", probe_region
-        ):
-            raise PermissionDenied
+        # The record's current region and the one it is put in must both be within reach.
+        action = "change" if client else "add"
+        for probe in filter(None, [client, Client(region_id=values["region_id"])]):
+            if not user_may(request.user, action, probe):
+                raise PermissionDenied
         try:
             if client is None:
                 client = actions.register_client(

@@ -7,3 +7,22 @@ class InventoryConfig(AppConfig):
     label = "inventory"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = _("Devices in the field")
+
+    def ready(self) -> None:
+        from pingantong.accounts.choices import Role
+        from pingantong.core import navigation
+        from pingantong.core.audit import audit_changes
+
+        from . import tasks  # noqa: F401  (registers the periodic jobs with Huey)
+        from .models import Charge, DeviceCheck, Installation, InstallationItem, StockItem, TestCall
+
+        audit_changes(StockItem, mask_fields=["iccid", "sim_number"])
+        audit_changes(Charge)
+        audit_changes(Installation, mask_fields=["checkin_lat", "checkin_lon"])
+        audit_changes(InstallationItem)
+        audit_changes(DeviceCheck)
+        audit_changes(TestCall)
+        field = {Role.FIELD_WORKER, Role.SUPERVISOR, Role.AGENCY_ADMIN}
+        navigation.register(_("Installations"), "inventory:install-list", field, order=40)
+        navigation.register(_("Device health"), "inventory:health", field | {Role.AGENT}, order=41)
+        navigation.register(_("Device stock"), "inventory:stock-list", field | {Role.SYSADMIN}, order=42)

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
-
 from pingantong.devices.models import Device, DeviceEventRecord, DeviceStatus, DeviceType
 
 from .choices import HealthProblem, StockState
@@ -40,6 +38,14 @@ class DeviceHealth:
     problems: list[str] = field(default_factory=list)
 
     @property
+    def silent_hours(self) -> float | None:
+        return self.silent_for.total_seconds() / 3600 if self.silent_for is not None else None
+
+    @property
+    def threshold_hours(self) -> float:
+        return self.threshold.total_seconds() / 3600
+
+    @property
     def ok(self) -> bool:
         return not self.problems
 
@@ -50,7 +56,7 @@ class DeviceHealth:
         )
 
 
-def supervised_devices() -> QuerySet[Device]:
+def supervised_devices() -> Any:
     """Every device serving a client: bound and active."""
     return (
         Device.objects.filter(client__isnull=False, status=DeviceStatus.ACTIVE)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import broadcasts, hooks, messages, share
+from .views import broadcasts, hooks, messages, preferences, share
 
 app_name = "notifications"
 urlpatterns = [
@@ -13,6 +13,9 @@ urlpatterns = [
     path("templates/new/", messages.template_edit, name="template-create"),
     path("templates/<int:pk>/", messages.template_edit, name="template-edit"),
     path("templates/preview/", messages.template_preview, name="template-preview"),
+    path("preferences/", preferences.PreferenceListView.as_view(), name="preference-list"),
+    path("preferences/new/", preferences.preference_edit, name="preference-create"),
+    path("preferences/<int:pk>/", preferences.preference_edit, name="preference-edit"),
     path("broadcasts/", broadcasts.BroadcastListView.as_view(), name="broadcast-list"),
     path("broadcasts/new/", broadcasts.broadcast_create, name="broadcast-create"),
     path("broadcasts/cap/", broadcasts.broadcast_upload_cap, name="broadcast-cap"),

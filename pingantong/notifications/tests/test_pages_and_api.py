@@ -215,3 +215,46 @@ def test_api_templates_are_editable_only_by_managers(api_client, user_factory):
     assert (
         api_client.patch(f"/api/v1/notifications/templates/{template.pk}/", {"name": "x"}).status_code == 200
     )
+
+
+def test_agent_marks_a_number_as_cannot_read_and_the_next_sms_becomes_a_call(
+    client, user_factory, django_capture_on_commit_callbacks
+):
+    from pingantong.notifications.models import RecipientPreference
+
+    client.force_login(user_factory(Role.AGENT))
+    response = client.post(
+        reverse("notifications:preference-create"),
+        {
+            "recipient": "139 0000 0077",
+            "cannot_read": "on",
+            "quiet_start": "",
+            "quiet_end": "",
+            "max_per_hour": 10,
+            "region": "350404001001",
+        },
+    )
+    assert response.status_code == 302
+    assert RecipientPreference.objects.get().recipient == "13900000077"
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send("pref-1", recipient="13900000077")
+    assert message.channel == ChannelKind.VOICE
+    listing = client.get(reverse("notifications:preference-list")).content.decode()
+    assert "13900000077" not in listing and "139****0077" in listing
+
+
+def test_preference_with_half_quiet_hours_is_refused(client, user_factory):
+    from pingantong.notifications.models import RecipientPreference
+
+    client.force_login(user_factory(Role.AGENT))
+    response = client.post(
+        reverse("notifications:preference-create"),
+        {
+            "recipient": "13900000078",
+            "quiet_start": "21:00",
+            "quiet_end": "",
+            "max_per_hour": 10,
+            "region": "350404001001",
+        },
+    )
+    assert response.status_code == 200 and not RecipientPreference.objects.exists()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -102,6 +103,7 @@ class Ingestor:
         linger: float = 0.0,
         store: StoreFn = store_batch,
         engine: RulesEngine | None = None,
+        separate_rules_thread: bool | None = None,
     ) -> None:
         self.node = node
         self.max_batch = max_batch
@@ -116,8 +118,12 @@ class Ingestor:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
         # The rules stage has its own thread, so a slow applier (an alarm and its cascade) never
         # holds up acknowledgements; see `shares_writer_thread` for the one exception.
+        if separate_rules_thread is None:
+            separate_rules_thread = os.environ.get("PINGANTONG_GATEWAY_RULES_THREAD", "1") != "0"
         self._rules = (
-            self._writer if shares_writer_thread() else ThreadPoolExecutor(1, thread_name_prefix="rules")
+            self._writer
+            if shares_writer_thread() or not separate_rules_thread
+            else ThreadPoolExecutor(1, thread_name_prefix="rules")
         )
         self._task: asyncio.Task | None = None
         self._closing = False

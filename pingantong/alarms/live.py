@@ -66,7 +66,10 @@ def groups_for_region(code: str) -> list[str]:
 
 
 def render_row(alarm: Any) -> str:
-    return render_to_string("alarms/_row.html", {"alarm": alarm, "now": timezone.now()})
+    from .selectors import decorate, row_labels
+
+    decorate([alarm])
+    return render_to_string("alarms/_row.html", {"alarm": alarm, "L": row_labels()})
 
 
 def message_for(alarm: Any, event: str) -> dict[str, Any]:

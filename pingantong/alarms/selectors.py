@@ -16,6 +16,46 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ANSWER_TARGETS = (60, 180)  # seconds (TSA: 97.5 % within 60 s, 99 % within 180 s)
 
 
+def row_labels() -> dict[str, Any]:
+    """The queue row's words in the current language, translated once per language (a queue of
+    50 rows would otherwise call gettext hundreds of times per render)."""
+    from django.urls import reverse
+    from django.utils.translation import get_language
+    from django.utils.translation import gettext as _
+
+    from .choices import AlarmStatus, AlarmType
+
+    lang = get_language() or ""
+    cached = _LABELS.get(lang)
+    if cached is None:
+        cached = {
+            "types": {value: str(label) for value, label in AlarmType.choices},
+            "statuses": {value: str(label) for value, label in AlarmStatus.choices},
+            "take": _("Take alarm"),
+            "open": _("Open"),
+            "waiting": _("Waiting"),
+            "repeated": _("Repeated"),
+            "unbound": _("Unbound device"),
+            "escalated": _("Escalated"),
+            "base": reverse("alarms:queue"),  # row links are base + id + "/…": no reverse() per row
+        }
+        _LABELS[lang] = cached
+    return cached
+
+
+_LABELS: dict[str, dict[str, Any]] = {}
+
+
+def decorate(alarms: Any) -> Any:
+    """Attach display values the row template needs (labels, epoch seconds) without per-row work."""
+    labels = row_labels()
+    for alarm in alarms:
+        alarm.type_label = labels["types"].get(alarm.alarm_type, alarm.alarm_type)
+        alarm.status_label = labels["statuses"].get(alarm.status, alarm.status)
+        alarm.raised_epoch = int(alarm.raised_at.timestamp())
+    return alarms
+
+
 def _with_related(qs: QuerySet[Alarm]) -> QuerySet[Alarm]:
     return qs.select_related("client", "device", "claimed_by", "region")
 

@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -54,7 +53,9 @@ class QueueView(RestrictedListView):
         )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(**kwargs) | _console_settings() | {"now": timezone.now()}
+        ctx = super().get_context_data(**kwargs)
+        selectors.decorate(ctx["alarms"])
+        return ctx | _console_settings() | {"L": selectors.row_labels()}
 
 
 class QueueRowsView(QueueView):

@@ -1,0 +1,297 @@
+"""Benchmarks of the alarm centre (`pingantong bench sos_to_websocket alarm_screens`).
+
+`sos_to_websocket`: what an agent's browser waits for, end to end through the real stack: a watch
+sends an SOS over TCP to the gateway listener; the frame is stored, acknowledged, run through the
+rules, the alarm is raised and its row pushed; we stop the clock when a logged-in console's
+*websocket* (uvicorn serving `pingantong.asgi`, the same loop as the gateway as under `pingantong
+run`) receives the row. The bench app's `sos_to_screen` stops at the channel layer; this one adds
+the ASGI server, the consumer and the socket.
+
+`alarm_screens`: the queue page, the open-alarms API and the alarm screen, server-side time per
+request (Django test client), on a database with many clients, closed alarms and device events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+TARGET_P99_MS = 1000.0
+TARGET_SCREEN_MEDIAN_MS = 200.0
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return round(ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))], 2)
+
+
+def _agent_cookie() -> tuple[str, Any]:
+    from django.test import Client
+
+    from pingantong.accounts.models import RoleAssignment, User
+    from pingantong.regions.models import Region
+
+    Region.objects.get_or_create(code="350404000000", defaults={"name": "三元区", "level": 3})
+    user, _ = User.objects.get_or_create(username="bench-agent", defaults={"display_name": "压测坐席"})
+    RoleAssignment.objects.get_or_create(user=user, role="agent", region_id="350404000000")
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value, user
+
+
+def _sos_frame(identity: str) -> bytes:
+    now = datetime.now(UTC)
+    body = f"AL,{now:%d%m%y},{now:%H%M%S},A,26.263406,N,117.639612,E,0,0,50,8,90,79,1200,0,00010000,0"
+    return f"[3G*{identity}*{len(body):04x}*{body}]".encode()
+
+
+async def _measure_ws(count: int) -> dict[str, list[float]]:
+    import uvicorn
+    import websockets
+
+    from pingantong.alarms import live
+    from pingantong.gateway.listeners import Gateway
+
+    loop = asyncio.get_running_loop()
+    session, _user = await loop.run_in_executor(None, _agent_cookie)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    from pingantong.asgi import application
+
+    server = uvicorn.Server(
+        uvicorn.Config(application, lifespan="off", log_level="warning", ws_ping_interval=None)
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign,attr-defined]
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    gateway = Gateway({"watch": 0}, host="127.0.0.1", node="bench-ws", downlinks=False, recover=False)
+    ports = await gateway.start()
+    while not server.started:
+        await asyncio.sleep(0.02)
+    live.register_console_loop(loop)
+    screen: list[float] = []
+    ack: list[float] = []
+    try:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/ws/alarms/",
+            additional_headers={"Cookie": f"sessionid={session}", "Origin": f"http://127.0.0.1:{port}"},
+        ) as ws:
+            hello = json.loads(await ws.recv())
+            assert hello["type"] == "hello", hello
+            for n in range(count):
+                identity = f"35040{n:05d}"
+                reader, writer = await asyncio.open_connection("127.0.0.1", ports["watch"])
+                writer.write(f"[3G*{identity}*000B*LK,0,10,100]".encode())
+                await reader.readuntil(b"]")
+                started = time.perf_counter()
+                writer.write(_sos_frame(identity))
+                await reader.readuntil(b"]")
+                ack.append((time.perf_counter() - started) * 1000)
+                while True:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                    if message.get("type") == "alarm" and message.get("event") == "raised":
+                        break
+                screen.append((time.perf_counter() - started) * 1000)
+                writer.close()
+    finally:
+        await gateway.stop()
+        server.should_exit = True
+        await serving
+        sock.close()
+    return {"ack": ack, "screen": screen}
+
+
+def bench_sos_to_websocket(scale: float) -> dict[str, Any]:
+    """SOS frame → alarm row received on a logged-in console's websocket (uvicorn), p50/p99."""
+    count = max(20, int(100 * min(scale, 1.0)))
+    data = asyncio.run(_measure_ws(count))
+    return {
+        "figures": [
+            {"name": "SOS → console websocket, p50", "value": _pct(data["screen"], 0.5), "unit": "ms"},
+            {
+                "name": "SOS → console websocket, p99",
+                "value": _pct(data["screen"], 0.99),
+                "unit": "ms",
+                "target": TARGET_P99_MS,
+            },
+            {"name": "SOS → ACK (stored), p50", "value": _pct(data["ack"], 0.5), "unit": "ms"},
+            {"name": "SOS rounds", "value": len(data["screen"]), "unit": "n"},
+        ]
+    }
+
+
+bench_sos_to_websocket.default_scale = 1.0  # type: ignore[attr-defined]
+
+
+def _populate(clients: int, events: int, closed_alarms: int, open_alarms: int) -> int:
+    """Bulk data: clients, one bound watch each for the first ones, events on the alarm's device,
+    closed history and the open queue. Returns the id of an open alarm with a busy device."""
+    from pingantong.alarms.models import Alarm, AlarmStep
+    from pingantong.clients.models import Client, Contact
+    from pingantong.devices.models import Device, DeviceEventRecord, DeviceState, PositionRecord
+    from pingantong.regions.models import Region
+
+    village = (
+        Region.objects.filter(code__startswith="350404", level=5).values_list("code", flat=True).first()
+        or "350404000000"
+    )
+    now = datetime.now(UTC)
+    batch = 5000
+    for start in range(0, clients, batch):
+        Client.objects.bulk_create(
+            [
+                Client(name=f"压测{n}", region_id=village, phone=f"139{n:08d}", status="active")
+                for n in range(start, min(clients, start + batch))
+            ]
+        )
+    first = Client.objects.order_by("pk").first()
+    assert first is not None
+    Contact.objects.bulk_create(
+        [Contact(client=first, name=f"家属{n}", phone=f"137{n:08d}", priority=n + 1) for n in range(3)]
+    )
+    device = Device.objects.create(
+        protocol="watch", identity="3504099999", device_type_id="watch", client=first, region_id=village
+    )
+    DeviceState.objects.create(
+        device=device, latitude=26.26, longitude=117.63, battery_pct=70, last_life_sign_at=now
+    )
+    for start in range(0, events, batch):
+        n_rows = min(events, start + batch) - start
+        DeviceEventRecord.objects.bulk_create(
+            [
+                DeviceEventRecord(
+                    device=device,
+                    protocol="watch",
+                    device_identity="3504099999",
+                    message="UD",
+                    kind="position",
+                    received_at=now - timedelta(seconds=start + i),
+                    payload={"kind": "position"},
+                )
+                for i in range(n_rows)
+            ]
+        )
+    PositionRecord.objects.bulk_create(
+        [
+            PositionRecord(
+                device=device,
+                recorded_at=now - timedelta(minutes=i),
+                received_at=now,
+                latitude=26.26 + i * 1e-5,
+                longitude=117.63,
+                valid=True,
+            )
+            for i in range(1500)
+        ]
+    )
+    history = [
+        Alarm(
+            alarm_type="sos",
+            priority=1,
+            status="closed",
+            region_id=village,
+            device_ident=f"d{n}",
+            raised_at=now - timedelta(hours=n % 700),
+            closed_at=now - timedelta(hours=n % 700) + timedelta(minutes=5),
+            claimed_at=now - timedelta(hours=n % 700) + timedelta(seconds=30),
+            outcome="false_alarm",
+        )
+        for n in range(closed_alarms)
+    ]
+    for start in range(0, len(history), batch):
+        Alarm.objects.bulk_create(history[start : start + batch])
+    opened = Alarm.objects.bulk_create(
+        [
+            Alarm(
+                alarm_type="fall" if n % 3 else "sos",
+                priority=1 + n % 3,
+                region_id=village,
+                device_ident=f"o{n}",
+                raised_at=now - timedelta(seconds=n * 7),
+            )
+            for n in range(open_alarms)
+        ]
+    )
+    target = Alarm.objects.create(
+        alarm_type="sos",
+        priority=1,
+        region_id=village,
+        device=device,
+        client=first,
+        device_ident="3504099999",
+        latitude=26.26,
+        longitude=117.63,
+    )
+    AlarmStep.objects.bulk_create(
+        [AlarmStep(alarm=target, kind="raised")] + [AlarmStep(alarm=a, kind="raised") for a in opened]
+    )
+    return target.pk
+
+
+def _time(client: Any, url: str, n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return samples[2:]  # first requests warm caches and templates
+
+
+def bench_alarm_screens(scale: float) -> dict[str, Any]:
+    """Queue page, open-alarms API and alarm screen: median and p95 server time per request."""
+    from django.test import Client
+
+    from pingantong.accounts.models import User
+
+    clients = max(1000, int(100_000 * scale))
+    events = max(10_000, int(1_000_000 * scale))
+    started = time.perf_counter()
+    alarm_id = _populate(clients, events, closed_alarms=max(1000, int(50_000 * scale)), open_alarms=50)
+    load_s = time.perf_counter() - started
+    _cookie, _ = _agent_cookie()
+    web = Client()
+    web.force_login(User.objects.get(username="bench-agent"))
+    n = 32
+    queue = _time(web, "/alarms/", n)
+    api = _time(web, "/api/v1/alarms/?status=open", n)
+    screen = _time(web, f"/alarms/{alarm_id}/", n)
+    figures = [
+        {
+            "name": "queue page, median",
+            "value": _pct(queue, 0.5),
+            "unit": "ms",
+            "target": TARGET_SCREEN_MEDIAN_MS,
+        },
+        {"name": "queue page, p95", "value": _pct(queue, 0.95), "unit": "ms"},
+        {
+            "name": "API ?status=open, median",
+            "value": _pct(api, 0.5),
+            "unit": "ms",
+            "target": TARGET_SCREEN_MEDIAN_MS,
+        },
+        {
+            "name": "alarm screen, median",
+            "value": _pct(screen, 0.5),
+            "unit": "ms",
+            "target": TARGET_SCREEN_MEDIAN_MS,
+        },
+        {"name": "alarm screen, p95", "value": _pct(screen, 0.95), "unit": "ms"},
+        {"name": "clients in database", "value": clients, "unit": "n"},
+        {"name": "device events in database", "value": events, "unit": "n"},
+        {"name": "data load time", "value": round(load_s, 1), "unit": "s"},
+    ]
+    return {
+        "figures": figures,
+        "medians_ms": {"queue": statistics.median(queue), "screen": statistics.median(screen)},
+    }
+
+
+bench_alarm_screens.default_scale = 0.2  # type: ignore[attr-defined]

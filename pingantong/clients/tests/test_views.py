@@ -151,7 +151,7 @@ def test_detail_page_shows_everything_and_logs_the_read(client, agent, people):
     client.force_login(agent)
     response = client.get(reverse("clients:detail", args=[wang.pk]))
     page = response.content.decode()
-    assert "王秀英" in page and "王小明" in page and 'data-testid="consents"' in page
+    assert "王秀英" in page and "王小明" in page and "Location queries (S07)" in page
     assert wang.phone in page  # agents call the client: phone shown in full …
     assert wang.id_number not in page  # … but not the ID number
     entry = LogEntry.objects.get(action=LogEntry.Action.ACCESS, actor=agent)

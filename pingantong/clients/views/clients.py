@@ -19,7 +19,7 @@ from pingantong.core.views import RestrictedDetailView, RestrictedListView, requ
 from pingantong.regions.models import Region, RegionLevel, prefix_of
 
 from .. import actions, selectors
-from ..choices import Category, ClientStatus, RiskTier
+from ..choices import Category, ClientStatus, ConsentPurpose, RiskTier
 from ..forms import ClientForm, ConsentForm, ContactForm, FrequencyRequestForm, TerminationForm
 from ..idnumber import IDNumberError
 from ..models import Agreement, Client, Contact, FrequencyChangeRequest
@@ -110,7 +110,10 @@ class ClientDetailView(RestrictedDetailView):
             can_add_contact=user_may(user, "add", Contact(client=client)),
             phone_display=client.phone if reveal_phone else mask_phone(client.phone),
             contacts=[(c, c.phone if reveal_phone else mask_phone(c.phone)) for c in contacts],
-            consents=selectors.consent_states(client),
+            consents=[
+                (ConsentPurpose(purpose).label, record)
+                for purpose, record in selectors.consent_states(client).items()
+            ],
             frequency_requests=FrequencyChangeRequest.objects.filter(client=client)[:10],
             agreements=Agreement.objects.filter(client=client).prefetch_related("items")[:5],
             can_add_agreement=user_may(user, "add", Agreement(client=client)),

@@ -46,11 +46,16 @@ class Task(models.Model):
         blank=True,
         related_name="care_tasks",
         verbose_name=_("client"),
+        db_index=False,  # served by the (client, kind, status) index
     )
     # The client's region, copied when the task opens: the access restriction and the region filters
     # of the worklists use it without a join.
     region = models.ForeignKey(
-        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region")
+        "regions.Region",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("region"),
+        db_index=False,  # served by the (region, status, due) index
     )
     due_at = models.DateTimeField(_("due"))
     owner = models.ForeignKey(
@@ -60,6 +65,7 @@ class Task(models.Model):
         blank=True,
         related_name="care_tasks",
         verbose_name=_("owner"),
+        db_index=False,  # served by the (owner, status, due) index
     )
     team = models.CharField(_("team"), max_length=20, choices=Role.choices, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN)
@@ -78,14 +84,26 @@ class Task(models.Model):
     source_ref = models.CharField(_("source reference"), max_length=100, blank=True)
     # Makes scheduled opening idempotent: one task per key (e.g. "confirmation:<client>:<date>").
     dedupe_key = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    # Who opened or closed a task is read from the task, never searched by: no index to maintain
+    # on the daily sweep's tens of thousands of inserts.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"))
     updated_at = models.DateTimeField(_("updated"))
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     completed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
 
     objects = RestrictedQuerySet.as_manager()
@@ -117,7 +135,9 @@ class TaskEvent(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("at"))
     kind = models.CharField(_("kind"), max_length=20, choices=TaskEventKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     step = models.CharField(_("step"), max_length=20, choices=TaskStep.choices, blank=True, default="")
     level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     detail = models.TextField(_("detail"), blank=True)

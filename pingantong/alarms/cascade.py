@@ -51,11 +51,11 @@ def location_link(alarm: Alarm) -> str:
     if not has_consent(alarm.client_id, "location_share"):
         return ""
     try:
-        from pingantong.notifications.links import location_link as build  # type: ignore[import-not-found]
-    except ImportError:
-        build = None
-    if build is not None:
-        return str(build(latitude=alarm.latitude, longitude=alarm.longitude, client=alarm.client))
+        from pingantong.notifications.location import share_url
+    except ImportError:  # the notifications app's signed share page is not there: a plain map link
+        share_url = None
+    if share_url is not None:
+        return share_url(client=alarm.client, minutes=60)
     template = str(
         getattr(settings, "PINGANTONG_LOCATION_LINK", "https://uri.amap.com/marker?position={lon},{lat}")
     )
@@ -217,6 +217,17 @@ def _record_progress(attempt: ContactAttempt) -> None:
         )
 
 
+def _transition(attempt: ContactAttempt, state: str, now: Any) -> bool:
+    """Move an attempt out of its waiting state exactly once, even with two supervisors running
+    (the web process's and the worker's): a conditional UPDATE decides."""
+    won = ContactAttempt.objects.filter(pk=attempt.pk, state=attempt.state).update(
+        state=state, finished_at=now
+    )
+    if won:
+        attempt.state, attempt.finished_at = state, now
+    return bool(won)
+
+
 def advance_due(now: Any = None) -> int:
     """Move every waiting cascade on: acknowledged → done; failed or past its deadline → next
     contact; nobody left → `cascade_exhausted` (the agent must act: visit, 110). Returns changes."""
@@ -233,8 +244,8 @@ def advance_due(now: Any = None) -> int:
             message = attempt.message
             name = attempt.contact.name if attempt.contact else "?"
             if message is not None and message.acknowledged_at is not None:
-                attempt.state, attempt.finished_at = State.ACKNOWLEDGED, now
-                attempt.save(update_fields=["state", "finished_at"])
+                if not _transition(attempt, State.ACKNOWLEDGED, now):
+                    continue
                 record_step(
                     alarm=attempt.alarm,
                     kind=StepKind.NOTIFICATION_ACKNOWLEDGED,
@@ -253,8 +264,8 @@ def advance_due(now: Any = None) -> int:
             failed = message is not None and message.status in ("failed", "suppressed")
             if not failed and attempt.ack_deadline > now:
                 continue
-            attempt.state, attempt.finished_at = (State.FAILED if failed else State.TIMED_OUT), now
-            attempt.save(update_fields=["state", "finished_at"])
+            if not _transition(attempt, State.FAILED if failed else State.TIMED_OUT, now):
+                continue  # another process (web supervision or the worker) moved it first
             record_step(
                 alarm=attempt.alarm,
                 kind=StepKind.NOTIFICATION_FAILED,

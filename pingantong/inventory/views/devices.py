@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from pingantong.clients.models import Client
 from pingantong.core.access import user_may
+from pingantong.core.audit import log_read
 from pingantong.core.views import require_object_access
 from pingantong.devices.models import CommandStatus, Device, DownlinkCommand
 
@@ -44,6 +45,14 @@ def device_page(request: HttpRequest, pk: int) -> HttpResponse:
     device = _device(request, pk)
     health = health_of_device(device, timezone.now())
     numbers = actions.sos_numbers_from_contacts(device.client) if device.client is not None else []
+    if numbers and device.client is not None:  # contacts' phone numbers shown unmasked: record why (X2)
+        log_read(
+            user=request.user,
+            obj=device.client,
+            fields=["contacts.phone"],
+            purpose="device configuration",
+            request=request,
+        )
     return render(
         request,
         "inventory/device.html",

@@ -53,8 +53,8 @@ def location_link(alarm: Alarm) -> str:
     try:
         from pingantong.notifications.location import share_url
     except ImportError:  # the notifications app's signed share page is not there: a plain map link
-        share_url = None
-    if share_url is not None:
+        pass
+    else:
         return share_url(client=alarm.client, minutes=60)
     template = str(
         getattr(settings, "PINGANTONG_LOCATION_LINK", "https://uri.amap.com/marker?position={lon},{lat}")

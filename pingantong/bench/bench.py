@@ -167,12 +167,12 @@ def bench_sos_to_screen(scale: float) -> dict[str, Any]:
             "unit": "ms",
         },
         {
-            "name": "SOS → console, under load, p50",
+            "name": "SOS → console, loaded, p50",
             "value": _percentile(data["load_screen"], 0.5),
             "unit": "ms",
         },
         {
-            "name": "SOS → console, load, p99",
+            "name": "SOS → console, loaded, p99",
             "value": _percentile(data["load_screen"], 0.99),
             "unit": "ms",
             "target": TARGET_SOS_TO_SCREEN_P99_MS,

@@ -34,8 +34,10 @@ DEFAULT_SCALES: dict[str, float] = {
     "gateway": 0.25,
     "sos_to_screen": 1.0,
     "client_search": 0.3,
-    "daily_sweep": 0.3,
-    "broadcast": 1.0,
+    "daily_sweep": 0.15,
+    "broadcast": 0.5,
+    "alarm_screens": 0.1,
+    "sos_to_websocket": 1.0,
 }
 FALLBACK_SCALE = 0.2  # a benchmark not listed above and without its own `default_scale`
 

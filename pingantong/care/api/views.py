@@ -35,6 +35,7 @@ from ..selectors.coverage import coverage_by_region
 from ..selectors.lifesigns import life_status
 from ..selectors.worklist import worklist
 from . import serializers as s
+from .pagination import NoCountPagination
 
 
 def _client(request: Request, client_id: int, model: type = Task) -> Client:
@@ -52,6 +53,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGe
 
     queryset = Task.objects.all()
     serializer_class = s.TaskSerializer
+    pagination_class = NoCountPagination
     restrict_action = {"start": "change", "call": "change", "complete": "change", "escalate": "change"}
 
     def get_queryset(self):

@@ -35,7 +35,8 @@ class WorklistView(RestrictedListView):
 
     model = Task
     template_name = "care/worklist.html"
-    paginate_by = 50
+    paginate_by = 0  # paged below without COUNT(*): a district's worklist can be very long
+    page_size = 50
 
     def get_queryset(self):
         params = self.request.GET
@@ -47,9 +48,17 @@ class WorklistView(RestrictedListView):
         )
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        tasks = context["object_list"]
+        from ..api.pagination import page_of
+
+        try:
+            page = max(1, int(self.request.GET.get("page", 1)))
+        except ValueError:
+            page = 1
+        tasks, has_next = page_of(self.object_list, page, self.page_size)
+        context = super().get_context_data(object_list=tasks, **kwargs)
         statuses = life_statuses({t.client_id for t in tasks if t.client_id})
+        query = self.request.GET.copy()
+        query.pop("page", None)
         context.update(
             rows=[(t, statuses.get(t.client_id)) for t in tasks],
             now=timezone.now(),
@@ -58,6 +67,9 @@ class WorklistView(RestrictedListView):
             kinds=TaskKind.choices,
             params=self.request.GET,
             regions=sorted({code for _role, code in self.request.user.role_regions()}),
+            page=page,
+            has_next=has_next,
+            query=query.urlencode(),
         )
         return context
 

@@ -12,7 +12,7 @@ database without demo data) it returns at once and does nothing.
 
 Settings (environment): PINGANTONG_DEMO_FLEET (devices, default 40; 0 = off),
 PINGANTONG_DEMO_INTERVAL (seconds between reports, 15), PINGANTONG_DEMO_SOS_EVERY (seconds, 600),
-PINGANTONG_DEMO_FIRST_SOS (seconds after start, 45), PINGANTONG_DEMO_FLEET_HOST (127.0.0.1).
+PINGANTONG_DEMO_FIRST_SOS (seconds after start, 30), PINGANTONG_DEMO_FLEET_HOST (127.0.0.1).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class FleetSettings:
     size: int = 40
     interval_s: float = 15.0
     sos_every_s: float = 600.0
-    first_sos_s: float = 45.0
+    first_sos_s: float = 30.0
     host: str = "127.0.0.1"
     watch_port: int = 5093
     jt808_port: int = 5015
@@ -57,7 +57,7 @@ class FleetSettings:
             size=int(number("PINGANTONG_DEMO_FLEET", 40)),
             interval_s=number("PINGANTONG_DEMO_INTERVAL", 15.0),
             sos_every_s=number("PINGANTONG_DEMO_SOS_EVERY", 600.0),
-            first_sos_s=number("PINGANTONG_DEMO_FIRST_SOS", 45.0),
+            first_sos_s=number("PINGANTONG_DEMO_FIRST_SOS", 30.0),
             host=os.environ.get("PINGANTONG_DEMO_FLEET_HOST", "127.0.0.1"),
             watch_port=int(getattr(settings, "PINGANTONG_WATCH_PORT", 5093) or 0),
             jt808_port=int(getattr(settings, "PINGANTONG_JT808_PORT", 5015) or 0),

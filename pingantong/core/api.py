@@ -38,7 +38,11 @@ class RestrictedViewSetMixin:
             return self.restrict_action[name]
         if name in {"list", "retrieve"}:
             return "view"
-        return METHOD_ACTIONS.get(self.request.method or "GET", "view")  # type: ignore[attr-defined]
+        method = self.request.method or "GET"  # type: ignore[attr-defined]
+        if method == "POST" and name != "create" and getattr(self, "detail", False):
+            # A POST to a record's own @action (claim, close, confirm) changes that record.
+            return "change"
+        return METHOD_ACTIONS.get(method, "view")
 
     def get_queryset(self):
         qs = super().get_queryset()  # type: ignore[misc]

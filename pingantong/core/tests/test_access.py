@@ -226,3 +226,27 @@ def test_update_page_finds_only_changeable_records_and_refuses_moves():
         ShiftUpdate.as_view()(_form_view_request(supervisor, {"region": TOWN_B, "seat": "x"}), pk=own.pk)
     own.refresh_from_db()
     assert own.region_id == TOWN_A and own.seat == "1号坐席"
+
+
+def test_viewset_maps_actions_to_policy_actions():
+    from rest_framework.test import APIRequestFactory
+
+    from pingantong.accounts.api.views import ShiftViewSet
+
+    factory = APIRequestFactory()
+
+    def action_for(method: str, name: str, detail: bool, mapping: dict | None = None) -> str:
+        view = ShiftViewSet()
+        view.request = getattr(factory, method.lower())("/")
+        view.action, view.detail = name, detail
+        view.restrict_action = mapping or {}
+        return view.policy_action()
+
+    assert action_for("GET", "list", False) == "view"
+    assert action_for("GET", "retrieve", True) == "view"
+    assert action_for("POST", "create", False) == "add"
+    assert action_for("PATCH", "partial_update", True) == "change"
+    assert action_for("DELETE", "destroy", True) == "delete"
+    assert action_for("POST", "claim", True) == "change"  # a record's own action changes it
+    assert action_for("POST", "import_rows", False) == "add"
+    assert action_for("POST", "claim", True, {"claim": "claim"}) == "claim"

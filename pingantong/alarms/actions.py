@@ -461,3 +461,22 @@ def place_call(*, alarm_id: int, user: Any, number: str, whom: str = "") -> Alar
     except TelephonyError as exc:
         data = {"number": number, "result": "failed", "detail": str(exc)}
     return record_step(alarm=alarm, kind=StepKind.CALL_RESULT, actor=user, note=whom, data=data)
+
+
+def report_device_silent(*, device: Any, silent_since: datetime, now: datetime | None = None) -> Alarm:
+    """Hook for the devices app's supervision ("an event not occurring", S06): a device that stayed
+    silent past its type's threshold becomes a `device_offline` alarm for its client (or, unbound,
+    at the district); repeated reports join the open one."""
+    now = now or timezone.now()
+    hours = max(0, int((now - silent_since).total_seconds() // 3600))
+    alarm, _created = join_or_raise(
+        alarm_type=AlarmType.DEVICE_OFFLINE,
+        device=device,
+        device_ident=getattr(device, "identity", ""),
+        client=getattr(device, "client", None),
+        region_code=getattr(device, "region_id", None),
+        detail=f"silent {hours} h",
+        at=now,
+        data={"silent_since": silent_since.isoformat()},
+    )
+    return alarm

@@ -30,5 +30,10 @@ class AlarmsConfig(AppConfig):
             {Role.SUPERVISOR, Role.AGENCY_ADMIN, Role.DISTRICT, Role.AUDITOR},
             order=11,
         )
+        from pingantong.core.home import register_widget
+
+        from .widgets import open_alarms_widget
+
+        register_widget(open_alarms_widget, order=5)
         audit_changes(Alarm)
         audit_changes(AlarmSettings)

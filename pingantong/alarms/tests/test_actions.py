@@ -168,3 +168,15 @@ def test_signal_is_recorded_without_entering_the_queue(elder, agent):
 
     actions.record_signal(signal_type="low_battery", device_ident="1", client=elder)
     assert list(queue_for(agent)) == []
+
+
+def test_device_silence_hook_raises_device_offline_for_the_client(elder):
+    from pingantong.devices.actions import bind_device, register_device
+
+    watch = bind_device(
+        device=register_device(protocol="watch", identity="123", device_type="watch"), client=elder
+    )
+    alarm = actions.report_device_silent(device=watch, silent_since=timezone.now() - timedelta(hours=25))
+    assert alarm.alarm_type == "device_offline" and alarm.client == elder and alarm.detail == "silent 25 h"
+    again = actions.report_device_silent(device=watch, silent_since=timezone.now() - timedelta(hours=26))
+    assert again.pk == alarm.pk

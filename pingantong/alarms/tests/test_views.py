@@ -102,3 +102,15 @@ def test_acknowledged_cascade_ticks_contacted_family_in_the_script():
 
     items = {i["kind"]: i for i in script_for("sos", ["raised", "notification_acknowledged"])}
     assert items["contacted_family"]["done"] and items["called_client"]["next"]
+
+
+def test_home_widget_counts_waiting_alarms(web, elder):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    actions.raise_alarm(alarm_type="sos", client=elder, at=timezone.now() - timedelta(minutes=2))
+    actions.raise_alarm(alarm_type="fall", device_ident="x")
+    actions.escalate_unclaimed()
+    html = web.get("/").content.decode()
+    assert 'data-testid="alarms-widget"' in html and ">2<" in html.replace(" ", "").replace("\n", "")

@@ -342,9 +342,45 @@ def _set_failure(message: Message, exc: ChannelError, now: datetime) -> Delivery
     return DeliveryOutcome(status=message.status, called_provider=True)
 
 
+def _voice_fallback(message: Message) -> Message | None:
+    """An emergency SMS that definitively failed becomes a voice call to the same number (the
+    template's `<code>_voice` variant when there is one), so a contact is still reached."""
+    if not (
+        message.status == MessageStatus.FAILED
+        and message.channel == ChannelKind.SMS
+        and message.priority == Priority.EMERGENCY
+        and message.template_id
+    ):
+        return None
+    voice = Template.objects.filter(code=f"{message.template_code}_voice", active=True).first()
+    tpl = voice or message.template
+    assert tpl is not None
+    params = {k: v for k, v in message.params.items() if k in tpl.param_names}
+    fallback = send_notification(
+        recipient=message.recipient,
+        template=tpl,
+        params=params,
+        channel=ChannelKind.VOICE,
+        purpose=message.purpose,
+        priority=message.priority,
+        idempotency_key=f"{message.idempotency_key}:voice",
+        client=message.client,
+        contact=message.contact,
+        related=message.related,
+        recipient_name=message.recipient_name,
+        region_id=message.region_id,
+        require_ack=True,
+    )
+    if fallback.fallback_of_id is None:
+        Message.objects.filter(pk=fallback.pk).update(fallback_of=message)
+    return fallback
+
+
 def _after_change(message: Message) -> None:
     """Tell listeners after commit (broadcast progress is counted in batches, not per message)."""
     from .signals import message_changed
+
+    _voice_fallback(message)
 
     status = message.status
     transaction.on_commit(lambda: message_changed.send(sender=Message, message=message, status=status))

@@ -37,6 +37,11 @@ class NotificationsConfig(AppConfig):
             {Role.AGENCY_ADMIN, Role.SYSADMIN, Role.DISTRICT, Role.SUPERVISOR},
             order=62,
         )
+        from pingantong.core.home import register_widget
+
+        from .views.widgets import notifications_home_widget
+
+        register_widget(notifications_home_widget, order=40)
         self._register_smpp_listener()
 
     def _register_smpp_listener(self) -> None:

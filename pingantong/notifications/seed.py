@@ -69,3 +69,15 @@ SEED_TEMPLATES = [
         "${name}您好，我是平安通的服务人员，今天来问候您，最近身体好吗？有需要请按1，我们会尽快联系您。",
     ),
 ]
+
+
+def ensure_seed_templates(model=None) -> int:
+    """Create the missing seed templates (migration 0002, and tests that flush the database)."""
+    if model is None:
+        from .models import Template as model
+    created = 0
+    for code, name, purpose, text in SEED_TEMPLATES:
+        created += model.objects.get_or_create(
+            code=code, defaults={"name": name, "purpose": purpose, "text": text}
+        )[1]
+    return created

@@ -11,11 +11,26 @@ PINGANTONG_SMPP_PORT, SMPP_SYSTEM_ID, SMPP_PASSWORD, SMPP_SOURCE_ADDR.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from ..channels.base import Outgoing, PermanentError, Receipt, SendResult, TransientError, env
 from . import smpp_codec as c
+
+T = TypeVar("T")
+
+
+def run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from synchronous code, also when this thread already runs an
+    event loop (then in a helper thread with its own loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()
 
 
 class SmppSession:
@@ -170,7 +185,7 @@ class SmppSms:
         )
 
     def send(self, message: Outgoing) -> SendResult:
-        return asyncio.run(self._send(message))
+        return run_coroutine(lambda: self._send(message))
 
     async def _send(self, message: Outgoing) -> SendResult:
         session = await SmppSession.open(

@@ -13,6 +13,14 @@ from pingantong.notifications.choices import ChannelKind, Purpose
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
+@pytest.fixture(autouse=True)
+def seeded_templates(db):
+    """A transactional test before this one may have flushed the seeded rows."""
+    from pingantong.notifications.seed import ensure_seed_templates
+
+    ensure_seed_templates()
+
+
 def _login(page, live_server, user, password, next_url):
     page.goto(f"{live_server.url}/login/?next={next_url}")
     page.fill("#id_username", user.username)

@@ -258,3 +258,21 @@ def test_preference_with_half_quiet_hours_is_refused(client, user_factory):
         },
     )
     assert response.status_code == 200 and not RecipientPreference.objects.exists()
+
+
+def test_home_widget_counts_unanswered_emergencies(client, user_factory, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.send_notification(
+            recipient="13900000031",
+            template="sos_contact_voice",
+            params={"name": "张三"},
+            channel=ChannelKind.VOICE,
+            purpose=Purpose.SOS,
+            priority="emergency",
+            idempotency_key="w-1",
+            region_id="350404001001",
+        )
+    client.force_login(user_factory(Role.AGENT))
+    body = client.get(reverse("home")).content.decode()
+    assert 'data-testid="notifications-widget"' in body
+    assert "text-danger fw-bold" in body

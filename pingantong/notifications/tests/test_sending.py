@@ -186,3 +186,29 @@ def test_acknowledge_refuses_a_message_not_yet_sent(sms):
     message = send()
     with pytest.raises(ValidationError):
         actions.acknowledge_message(message=message)
+
+
+def test_failed_emergency_sms_falls_back_to_a_voice_call(sms, voice, django_capture_on_commit_callbacks):
+    sms.errors = [PermanentError("isv.MOBILE_NUMBER_ILLEGAL")]
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = send(
+            template="sos_contact",
+            priority=Priority.EMERGENCY,
+            purpose=Purpose.SOS,
+            params={"name": "张三", "time": "10:00", "link": "https://x.invalid/s/1"},
+            related="alarm:3",
+        )
+    fallback = Message.objects.get(fallback_of=failed)
+    assert fallback.channel == ChannelKind.VOICE and fallback.template_code == "sos_contact_voice"
+    assert fallback.require_ack and fallback.related == "alarm:3"
+    assert (
+        voice.calls[0].text
+        == "平安通紧急通知：您的家人张三刚刚发出了紧急求助，请尽快与TA联系。确认收到请按1。"
+    )
+
+
+def test_failed_normal_sms_has_no_voice_fallback(sms, voice, django_capture_on_commit_callbacks):
+    sms.errors = [PermanentError("isv.MOBILE_NUMBER_ILLEGAL")]
+    with django_capture_on_commit_callbacks(execute=True):
+        send()
+    assert voice.calls == [] and Message.objects.count() == 1

@@ -185,7 +185,17 @@ class MqttService:
 
     async def start(self) -> None:
         if not self.url and self.broker_port:
-            self.broker = await start_builtin_broker(self.broker_port)
+            try:
+                self.broker = await start_builtin_broker(self.broker_port)
+            except Exception as exc:  # a busy port must not take the TCP listeners down
+                # Typically a broker (Mosquitto) already listens there: use it instead of our own.
+                log.warning(
+                    "built-in MQTT broker could not start on port %s (%s); subscribing to the broker "
+                    "already listening there. Set PINGANTONG_MQTT_PORT=0 or MQTT_URL to choose.",
+                    self.broker_port,
+                    exc,
+                )
+                self.broker = None
             self.url = f"mqtt://127.0.0.1:{self.broker_port}"
         if self.url:
             self._task = asyncio.create_task(self._run(), name="mqtt")

@@ -125,7 +125,13 @@ async def start_gateway(stop: asyncio.Event) -> None:
         _port(getattr(settings, "PINGANTONG_MQTT_PORT", 0))
     )
     gateway = Gateway(ports, host=os.environ.get("PINGANTONG_GATEWAY_HOST", "0.0.0.0"), mqtt=mqtt)
-    await gateway.start()
+    try:
+        await gateway.start()
+    except BaseException:
+        # Release whatever did start (bound ports, the writer thread) so that the supervisor's
+        # restart can bind again instead of failing with "address already in use" forever.
+        await gateway.stop()
+        raise
     try:
         await stop.wait()
     finally:

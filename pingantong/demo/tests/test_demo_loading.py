@@ -114,6 +114,25 @@ def test_devices_are_bound_in_their_clients_region_with_at_least_three_types(loa
         assert wearables[0].region_id == c.region_id
 
 
+def test_wearables_start_with_a_recent_life_sign_near_home(loaded):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from pingantong.devices.models import DeviceState
+
+    states = list(
+        DeviceState.objects.filter(device__protocol__in=["watch", "jt808"]).select_related("device__client")
+    )
+    assert len(states) == SMALL
+    now = timezone.now()
+    recent = [s for s in states if s.last_life_sign_at and now - s.last_life_sign_at < dt.timedelta(hours=24)]
+    assert len(recent) >= SMALL * 0.9  # a normal day: nearly everyone seen today
+    for s in states:
+        assert abs(s.latitude - s.device.client.home_lat) < 0.01
+        assert abs(s.longitude - s.device.client.home_lon) < 0.01
+
+
 def test_consents_and_signed_agreements_for_every_demo_client(loaded):
     from pingantong.clients.models import Agreement, Client, Consent
     from pingantong.clients.selectors import has_consent

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -53,9 +54,9 @@ def confirmation_key(client_id: int, day: dt.date) -> str:
     return f"confirmation:{client_id}:{day.isoformat()}"
 
 
-def clients_requiring_confirmation() -> list[tuple[int, str, bool]]:
-    """(client id, region code, has a phone) of every active client whose category needs daily
-    confirmation; the category test runs in the database (clients' `filter_category`)."""
+def clients_requiring_confirmation() -> list[tuple[int, str, bool, dt.time | None, dt.time | None]]:
+    """(client id, region code, has a phone, quiet hours from, until) of every active client whose
+    category needs daily confirmation; the category test runs in the database (`filter_category`)."""
     from pingantong.clients.models import Client
     from pingantong.clients.selectors import filter_category
 
@@ -63,7 +64,12 @@ def clients_requiring_confirmation() -> list[tuple[int, str, bool]]:
     if not wanted:
         return []
     rows = filter_category(Client.objects.filter(status="active"), sorted(wanted))
-    return [(cid, region, bool(phone)) for cid, region, phone in rows.values_list("id", "region_id", "phone")]
+    return [
+        (cid, region, bool(phone), quiet_from, quiet_until)
+        for cid, region, phone, quiet_from, quiet_until in rows.values_list(
+            "id", "region_id", "phone", "quiet_hours_start", "quiet_hours_end"
+        )
+    ]
 
 
 def run_daily_confirmation(*, now: dt.datetime | None = None) -> SweepResult:
@@ -91,7 +97,8 @@ def run_daily_confirmation(*, now: dt.datetime | None = None) -> SweepResult:
     automated = config.automated_confirmation_calls()
     per_region: dict[str, Counter] = {}
     rows: list[tuple[int, str, str, str]] = []  # client, region, step, dedupe key
-    for cid, region, has_phone in candidates:
+    quiet: dict[int, tuple[dt.time, dt.time]] = {}
+    for cid, region, has_phone, quiet_from, quiet_until in candidates:
         counts = per_region.setdefault(region, Counter())
         counts["due"] += 1
         result.due += 1
@@ -104,6 +111,8 @@ def run_daily_confirmation(*, now: dt.datetime | None = None) -> SweepResult:
             result.already_open += 1
             continue
         counts["opened"] += 1
+        if quiet_from is not None and quiet_until is not None:
+            quiet[cid] = (quiet_from, quiet_until)
         rows.append(
             (cid, region, TaskStep.AUTOMATED_CALL if automated and has_phone else TaskStep.AGENT_CALL, key)
         )
@@ -111,10 +120,27 @@ def run_daily_confirmation(*, now: dt.datetime | None = None) -> SweepResult:
         created = _insert_tasks(rows, now=now, due_at=now + config.confirmation_deadline())
         _record_coverage(day, per_region, now)
     result.opened = [pk for pk, _ in created]
-    calls = [pk for pk, step in created if step == TaskStep.AUTOMATED_CALL]
-    if calls:
-        transaction.on_commit(lambda: _place_calls(calls))
+    # Automated calls ring now, except for clients in their quiet hours: those ring when they end.
+    by_eta: dict[dt.datetime | None, list[int]] = {}
+    for (pk, step), (cid, *_rest) in zip(created, rows, strict=True):
+        if step == TaskStep.AUTOMATED_CALL:
+            by_eta.setdefault(quiet_end_after(now, *quiet[cid]) if cid in quiet else None, []).append(pk)
+    for eta, ids in by_eta.items():
+        transaction.on_commit(partial(_place_calls, ids, eta))
     return result
+
+
+def quiet_end_after(now: dt.datetime, quiet_from: dt.time, quiet_until: dt.time) -> dt.datetime | None:
+    """When the client's quiet hours end, if `now` is inside them (None otherwise)."""
+    from ..scheduling import LOCAL, in_quiet_hours
+
+    local = now.astimezone(LOCAL)
+    if not in_quiet_hours(local.time().replace(tzinfo=None), quiet_from, quiet_until):
+        return None
+    end = dt.datetime.combine(local.date(), quiet_until, tzinfo=LOCAL)
+    if end <= local:
+        end += dt.timedelta(days=1)
+    return end.astimezone(dt.UTC)
 
 
 def _insert_tasks(rows: list[tuple[int, str, str, str]], *, now: dt.datetime, due_at: dt.datetime):
@@ -169,10 +195,10 @@ def _record_coverage(day: dt.date, per_region: dict[str, Counter], now: dt.datet
     )
 
 
-def _place_calls(task_ids: list[int]) -> None:
+def _place_calls(task_ids: list[int], eta: dt.datetime | None = None) -> None:
     from .. import voice
 
-    voice.place_confirmation_calls(task_ids)
+    voice.place_confirmation_calls(task_ids, eta=eta)
 
 
 # --- the chain -------------------------------------------------------------------------------

@@ -186,3 +186,28 @@ def test_voice_channel_keypress_flows_back_into_the_task(
     assert voice.collect_call_results(now=now + dt.timedelta(minutes=2)) == 1
     task.refresh_from_db()
     assert task.outcome == TaskOutcome.CONFIRMED_WELL
+
+
+def test_automated_confirmation_call_waits_for_the_end_of_quiet_hours(
+    client_factory, now, monkeypatch, django_capture_on_commit_callbacks
+):
+    import datetime as _dt
+
+    from pingantong.care import voice
+
+    placed = []
+    monkeypatch.setattr(
+        voice, "place_confirmation_calls", lambda ids, eta=None: placed.append((list(ids), eta))
+    )
+    quiet = client_factory(
+        categories=["living_alone"], quiet_hours_start=_dt.time(20, 0), quiet_hours_end=_dt.time(10, 30)
+    )
+    awake = client_factory(categories=["living_alone"])
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmation.run_daily_confirmation(now=now)  # 10:00 in Shanghai
+    quiet_task, awake_task = Task.objects.get(client=quiet), Task.objects.get(client=awake)
+    assert sorted(placed, key=lambda p: p[1] is not None) == [
+        ([awake_task.pk], None),
+        ([quiet_task.pk], now + 0.5 * H),
+    ]
+    assert confirmation.quiet_end_after(now, _dt.time(22, 0), _dt.time(7, 0)) is None

@@ -151,3 +151,17 @@ class DeviceCheckSerializer(serializers.ModelSerializer):
             "evidence",
             "task",
         ]
+
+
+class DeviceHealthSerializer(serializers.Serializer):
+    """One device's health (output of `selectors.health_of`)."""
+
+    device = serializers.IntegerField()
+    device_type = serializers.CharField()
+    client = serializers.IntegerField(allow_null=True)
+    last_message_at = serializers.DateTimeField(allow_null=True)
+    battery_pct = serializers.IntegerField(allow_null=True)
+    signal_pct = serializers.IntegerField(allow_null=True)
+    silent_s = serializers.IntegerField(allow_null=True)
+    threshold_s = serializers.IntegerField()
+    problems = serializers.ListField(child=serializers.CharField())

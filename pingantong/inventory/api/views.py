@@ -21,6 +21,7 @@ from ..selectors import health_of, supervised_devices
 from .serializers import (
     ChargeSerializer,
     DeviceCheckSerializer,
+    DeviceHealthSerializer,
     DeviceModelSerializer,
     InstallationSerializer,
     StockEventSerializer,
@@ -121,6 +122,7 @@ class DeviceHealthViewSet(RestrictedGenericViewSet):
     """Each supervised device's health (two queries however many devices)."""
 
     queryset = Device.objects.all()
+    serializer_class = DeviceHealthSerializer
 
     def get_queryset(self):
         return supervised_devices().restrict(self.request.user, "view")
@@ -128,18 +130,21 @@ class DeviceHealthViewSet(RestrictedGenericViewSet):
     def list(self, request: Request) -> Response:
         rows = health_of(self.get_queryset()[:1000], timezone.now())
         return Response(
-            [
-                {
-                    "device": h.device.pk,
-                    "device_type": h.device.device_type_id,
-                    "client": h.device.client_id,
-                    "last_message_at": h.last_message_at,
-                    "battery_pct": h.battery_pct,
-                    "signal_pct": h.signal_pct,
-                    "silent_s": int(h.silent_for.total_seconds()) if h.silent_for is not None else None,
-                    "threshold_s": int(h.threshold.total_seconds()),
-                    "problems": h.problems,
-                }
-                for h in rows
-            ]
+            DeviceHealthSerializer(
+                [
+                    {
+                        "device": h.device.pk,
+                        "device_type": h.device.device_type_id,
+                        "client": h.device.client_id,
+                        "last_message_at": h.last_message_at,
+                        "battery_pct": h.battery_pct,
+                        "signal_pct": h.signal_pct,
+                        "silent_s": int(h.silent_for.total_seconds()) if h.silent_for is not None else None,
+                        "threshold_s": int(h.threshold.total_seconds()),
+                        "problems": h.problems,
+                    }
+                    for h in rows
+                ],
+                many=True,
+            ).data
         )

@@ -74,3 +74,39 @@ ACCESS_FACTORIES = {
     "inventory.Installation": make_installation,
     "inventory.DeviceCheck": make_check,
 }
+
+
+def make_installation_item(region: str):
+    from pingantong.inventory.models import InstallationItem
+
+    installation = make_installation(region)
+    item = make_stock_item(region)
+    return InstallationItem.objects.create(
+        installation=installation, item=item, bound_at=timezone.now(), region_id=installation.region_id
+    )
+
+
+def make_photo(region: str):
+    from pingantong.inventory.models import InstallationPhoto
+
+    return InstallationPhoto.objects.create(
+        installation=make_installation(region),
+        image="inventory/installations/test.jpg",
+        uploaded_at=timezone.now(),
+    )
+
+
+def make_test_call(region: str):
+    from pingantong.inventory.models import TestCall
+
+    item = make_stock_item(region)
+    return TestCall.objects.create(device=item.device, region_id=region, at=timezone.now())
+
+
+ACCESS_FACTORIES.update(
+    {
+        "inventory.InstallationItem": make_installation_item,
+        "inventory.InstallationPhoto": make_photo,
+        "inventory.TestCall": make_test_call,
+    }
+)

@@ -96,6 +96,7 @@ class Persona:
         self.battery = self.rng.randint(60, 100)
         self.resting_hr = self.rng.randint(62, 82)
         self.systolic = self.rng.randint(118, 150)
+        self.resting_spo2 = self.rng.randint(94, 99)
         self.angle = self.rng.uniform(0, 2 * math.pi)
         self.away = False  # set by a leave_area injection
 
@@ -132,6 +133,12 @@ class Persona:
 
     def heart_rate(self) -> int:
         return self.resting_hr + self.rng.randint(-6, 12)
+
+    def spo2(self) -> int:
+        return min(100, self.resting_spo2 + self.rng.randint(-2, 1))
+
+    def body_temperature(self) -> float:
+        return round(self.rng.gauss(36.5, 0.2), 1)
 
     def blood_pressure(self) -> tuple[int, int]:
         systolic = self.systolic + self.rng.randint(-8, 8)
@@ -264,13 +271,17 @@ class Fleet:
             return frames.jt808_location(
                 device.device_id, serial, now, fix, battery=persona.battery, signal=24
             )
-        choice = beat % 6
+        choice = beat % 8
         if choice == 2:
             return frames.watch_heart(device.device_id, persona.heart_rate())
         if choice == 4:
             systolic, diastolic = persona.blood_pressure()
             return frames.watch_blood(device.device_id, systolic, diastolic, persona.heart_rate())
-        if choice == 5:
+        if choice == 6:  # SpO2 and body temperature in turn
+            if (beat // 8) % 2 == 0:
+                return frames.watch_oxygen(device.device_id, persona.spo2())
+            return frames.watch_temperature(device.device_id, persona.body_temperature())
+        if choice == 7:
             return frames.watch_lk(device.device_id, steps=persona.steps, battery=persona.battery)
         return frames.watch_position(device.device_id, now, fix, battery=persona.battery, steps=persona.steps)
 

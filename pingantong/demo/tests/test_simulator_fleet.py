@@ -72,3 +72,23 @@ def test_injected_events_reach_the_gateway_as_their_alarms():
 
 async def _event() -> asyncio.Event:
     return asyncio.Event()
+
+
+def test_a_watch_day_includes_every_vital_the_codec_reads():
+    from datetime import UTC, datetime
+
+    from pingantong.demo.simulator.fleet import Persona
+    from pingantong.gateway.protocols import get_codec
+
+    watch = make_fleet(1, 3, mix=("watch",))[0]
+    fleet = Fleet([watch], seed=3)
+    persona = Persona(watch, 3)
+    now = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 10:00 in 三元区: awake
+    codec = get_codec("watch")
+    vitals: set[str] = set()
+    for beat in range(16):
+        for decoded in codec.feed(fleet._periodic_frame(watch, persona, now, beat, beat)):
+            assert decoded.error is None
+            for event in decoded.events:
+                vitals |= set(event.vitals or {})
+    assert vitals >= {"heart_rate_bpm", "bp_systolic_mmhg", "bp_diastolic_mmhg", "spo2_pct", "body_temp_c"}

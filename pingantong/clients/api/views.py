@@ -139,8 +139,28 @@ class ClientViewSet(RestrictedModelViewSet):
 
 
 class ContactViewSet(RestrictedModelViewSet):
+    """Contacts: phones masked in lists (X2); one contact's full phones for roles that call, logged."""
+
     queryset = Contact.objects.all()
     serializer_class = s.ContactSerializer
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        rows = response.data["results"] if isinstance(response.data, dict) else response.data
+        for row in rows:
+            row["phone"], row["phone2"] = mask_phone(row["phone"]), mask_phone(row["phone2"])
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        contact = self.get_object()
+        data = s.ContactSerializer(contact).data
+        if user_may(request.user, "reveal_phone", contact):
+            log_read(
+                user=request.user, obj=contact, fields=["phone"], purpose=purpose_of(request), request=request
+            )
+        else:
+            data["phone"], data["phone2"] = mask_phone(contact.phone), mask_phone(contact.phone2)
+        return Response(data)
 
     def get_queryset(self):
         qs = super().get_queryset()

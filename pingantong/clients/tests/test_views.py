@@ -219,3 +219,13 @@ def test_agreements_api_is_region_scoped(api_client, user_factory, agency_admin)
     api_client.force_authenticate(agency_admin)
     rows = api_client.get("/api/v1/agreements/").json()["results"]
     assert len(rows) == 1 and "S01" in rows[0]["items"]
+
+
+def test_contact_api_masks_phones_in_lists_and_logs_full_reads(api_client, agent, people):
+    contact = make_contact(people["wang"], phone="13812345678")
+    api_client.force_authenticate(agent)
+    rows = api_client.get("/api/v1/contacts/", {"client": people["wang"].pk}).json()["results"]
+    assert rows[0]["phone"] == "138****5678"
+    assert api_client.get(f"/api/v1/contacts/{contact.pk}/").json()["phone"] == "13812345678"
+    entry = LogEntry.objects.get(action=LogEntry.Action.ACCESS, actor=agent)
+    assert entry.additional_data["fields"] == ["phone"]

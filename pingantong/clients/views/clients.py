@@ -146,6 +146,14 @@ def client_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(Client.objects.restrict(request.user, "change"), pk=pk)
+    if request.method == "GET":  # the form shows phone, address and health notes in full
+        log_read(
+            user=request.user,
+            obj=client,
+            fields=["phone", "address", "health", "location"],
+            purpose=purpose_of(request, "edit"),
+            request=request,
+        )
     return _client_form(request, client)
 
 

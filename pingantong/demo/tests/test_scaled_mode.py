@@ -179,15 +179,25 @@ def _api(base: str, token: str, path: str, body: dict | None = None) -> tuple[in
         return response.status, json.loads(response.read())
 
 
+def _reply(sock: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"]"):
+        chunk = sock.recv(256)
+        if not chunk:
+            raise ConnectionError("closed by the gateway")
+        data += chunk
+    return data
+
+
 def _send_sos(port: int) -> None:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as watch:
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as watch:
         watch.sendall(frames.watch_lk(WATCH_ID, battery=80))
-        assert watch.recv(256).startswith(f"[3G*{WATCH_ID}*".encode())  # stored and acknowledged
+        assert _reply(watch).startswith(f"[3G*{WATCH_ID}*".encode())  # stored and acknowledged
         sos = frames.watch_position(
             WATCH_ID, datetime.now(UTC), HOME, kind="AL", status=frames.WATCH_SOS, battery=80
         )
         watch.sendall(sos)
-        assert b"*AL]" in watch.recv(256)  # the SOS is stored (ack after commit)
+        assert _reply(watch).endswith(b"*AL]")  # the SOS is stored (ack after commit)
 
 
 class Pendant:

@@ -127,3 +127,4 @@ class BroadcastCreateSerializer(serializers.Serializer):
     device_types = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     include_contacts = serializers.BooleanField(default=False)
     explanation = serializers.CharField(required=False, default="", allow_blank=True)
+    channel = serializers.ChoiceField(choices=["sms", "voice"], default="sms")

@@ -21,7 +21,7 @@ from pingantong.regions.models import Region
 
 from ..broadcasts import approve_broadcast, cancel_broadcast, create_broadcast, import_weather_warning
 from ..cap import CapError
-from ..choices import BroadcastKind, BroadcastStatus
+from ..choices import BroadcastKind, BroadcastStatus, ChannelKind
 from ..models import Broadcast
 from ..selectors import broadcast_report
 
@@ -69,6 +69,12 @@ class BroadcastForm(forms.Form):
         label=gettext_lazy("Device types (codes, comma-separated; empty = all)"), required=False
     )
     include_contacts = forms.BooleanField(label=gettext_lazy("Also send to their contacts"), required=False)
+    channel = forms.ChoiceField(
+        label=gettext_lazy("Channel"),
+        choices=[(ChannelKind.SMS, ChannelKind.SMS.label), (ChannelKind.VOICE, ChannelKind.VOICE.label)],
+        initial=ChannelKind.SMS,
+        required=False,
+    )
 
     def clean_region(self) -> str:
         code = self.cleaned_data["region"].strip()
@@ -100,6 +106,7 @@ def broadcast_create(request: HttpRequest) -> HttpResponse:
                 include_contacts=data["include_contacts"],
                 explanation=text,
                 device_types=[c.strip() for c in data["device_types"].split(",") if c.strip()],
+                channel=data["channel"] or ChannelKind.SMS,
                 created_by=request.user,
             )
         except ValidationError as exc:

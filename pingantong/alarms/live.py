@@ -47,6 +47,11 @@ async def _send_all(layer: Any, groups: list[str], message: dict[str, Any]) -> N
         await layer.group_send(group, message)
 
 
+def _log_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("live push failed: %s", future.exception())
+
+
 def _deliver(layer: Any, groups: list[str], message: dict[str, Any]) -> None:
     loop = _console_loop
     if relay_needed() and loop is not None and loop.is_running() and not loop.is_closed():
@@ -55,8 +60,9 @@ def _deliver(layer: Any, groups: list[str], message: dict[str, Any]) -> None:
         except RuntimeError:
             running = None
         if running is not loop:
+            # Fire and forget: the caller (the gateway's rules thread) must not wait for a busy loop.
             future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), loop)
-            future.result(timeout=5)
+            future.add_done_callback(_log_failure)
             return
     async_to_sync(_send_all)(layer, groups, message)
 

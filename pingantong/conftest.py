@@ -15,6 +15,15 @@ def user_factory(db):
 
 
 @pytest.fixture
+def sibling_towns(db) -> tuple[str, str]:
+    """Two sibling towns of 三元区 (列东街道, 列西街道), guaranteed to exist: for region-scope tests."""
+    from pingantong.testing.regions import TOWN_A, TOWN_B, ensure_regions
+
+    ensure_regions()
+    return TOWN_A, TOWN_B
+
+
+@pytest.fixture
 def password() -> str:
     return PASSWORD
 

@@ -226,6 +226,7 @@ class RecipientPreference(models.Model):
     )
 
     class Meta:
+        ordering = ["recipient"]
         verbose_name = _("recipient preference")
         verbose_name_plural = _("recipient preferences")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .choices import CallResult, HealthStatus, Mood, Need, TaskOutcome
-from .models import DEFAULT_CHECKLIST
+from .choices import CallResult, CounsellingMode, HealthStatus, Mood, Need, ReferralKind, TaskOutcome
+from .models import DEFAULT_CHECKLIST, PartnerOrganisation
 
 
 class CareCallForm(forms.Form):
@@ -56,3 +56,28 @@ class CompleteVisitForm(forms.Form):
 
     def checklist(self) -> dict[str, bool]:
         return {key: bool(self.cleaned_data.get(f"check_{key}")) for key, _label in DEFAULT_CHECKLIST}
+
+
+class CounsellingForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Mode"), choices=CounsellingMode.choices)
+    topics = forms.CharField(label=_("Topics"), required=False, max_length=200)
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}))
+    needs_intervention = forms.BooleanField(
+        label=_("Needs intervention (refer to the social-work station)"), required=False
+    )
+    intervention_reason = forms.CharField(
+        label=_("Why intervention is needed"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ReferralForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=ReferralKind.choices)
+    partner: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Partner organisation"), queryset=PartnerOrganisation.objects.none(), required=False
+    )
+    service = forms.CharField(label=_("Service"), required=False, max_length=100)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, partners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = partners  # type: ignore[attr-defined]

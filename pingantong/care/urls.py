@@ -14,4 +14,5 @@ urlpatterns = [
     path("coverage/", coverage.coverage_page, name="coverage"),
     path("support/", support.support_page, name="support"),
     path("clients/<int:client_id>/life-sign/", lifesigns.client_life_sign, name="client-life-sign"),
+    path("clients/<int:client_id>/support/", support.client_support, name="client-support"),
 ]

@@ -30,6 +30,18 @@ class NoCountPagination(BasePagination):
         rows, self.has_next = page_of(queryset, self.page, self.size)
         return rows
 
+    def paginate_with(self, fetch, request):
+        """Like paginate_queryset, with `fetch(page, size) -> (rows, has_next)` doing the reading."""
+        try:
+            self.page = max(1, int(request.query_params.get("page", 1)))
+            size = int(request.query_params.get("page_size", self.page_size))
+        except ValueError:
+            self.page, size = 1, self.page_size
+        self.size = max(1, min(size, self.max_page_size))
+        self.request = request
+        rows, self.has_next = fetch(self.page, self.size)
+        return rows
+
     def get_paginated_response(self, data):
         url = self.request.build_absolute_uri()
         return Response(

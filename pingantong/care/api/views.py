@@ -33,7 +33,7 @@ from ..models import (
 )
 from ..selectors.coverage import coverage_by_region
 from ..selectors.lifesigns import life_status
-from ..selectors.worklist import worklist
+from ..selectors.worklist import worklist, worklist_page
 from . import serializers as s
 from .pagination import NoCountPagination
 
@@ -72,6 +72,16 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGe
 
     def get_serializer_class(self):
         return s.TaskDetailSerializer if self.action == "retrieve" else s.TaskSerializer
+
+    def paginate_queryset(self, queryset):
+        """Worklist pages come from `worklist_page` (index walk per status, no sort of the district)."""
+        paginator = self.paginator
+        assert isinstance(paginator, NoCountPagination)
+        params = self.request.query_params
+        statuses = tuple(params.getlist("status")) or ACTIVE_STATUSES
+        return paginator.paginate_with(
+            lambda page, size: worklist_page(queryset, page=page, size=size, statuses=statuses), self.request
+        )
 
     def create(self, request: Request) -> Response:
         data = s.OpenTaskInput(data=request.data)

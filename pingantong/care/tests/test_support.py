@@ -118,3 +118,30 @@ def test_coverage_counts_life_signs_and_confirmations_per_town(client_factory, u
     api_client.force_authenticate(user_factory("township", "350404002000"))
     body = api_client.get(reverse("care-coverage-list"), {"day": "2026-03-10"}).json()
     assert body["total"]["due"] == 1  # a township sees only its own clients
+
+
+def test_client_support_page_records_a_session_with_intervention_and_a_referral(
+    client_factory, user_factory, client
+):
+    c = client_factory()
+    PartnerOrganisation.objects.create(
+        name="列东街道社工站", kind="social_work_station", region_id="350404001000"
+    )
+    client.force_login(user_factory("agent", "350404001000"))
+    url = reverse("care:client-support", args=[c.pk])
+    assert client.get(url).status_code == 200
+    client.post(
+        url,
+        {
+            "form": "counselling",
+            "mode": "phone",
+            "summary": "情绪低落",
+            "needs_intervention": "on",
+            "intervention_reason": "多次提到轻生",
+        },
+    )
+    assert InterventionFlag.objects.get(client=c).referral.partner.name == "列东街道社工站"
+    client.post(url, {"form": "referral", "kind": "medical_online", "service": "线上问诊", "reason": "咳嗽"})
+    assert Referral.objects.filter(client=c).count() == 2
+    client.post(url, {"form": "referral", "kind": "partner", "reason": "x"})  # no partner: refused
+    assert Referral.objects.filter(client=c).count() == 2

@@ -46,3 +46,59 @@ def support_page(request: HttpRequest) -> HttpResponse:
         "partners": PartnerOrganisation.objects.restrict(user, "view").filter(active=True)[:100],
     }
     return render(request, "care/support.html", context)
+
+
+@login_required
+def client_support(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Record a counselling session (S16, with the S17 intervention flag) or a referral (S20, S21) for
+    one client; shows the client's sessions and referrals."""
+    from django.contrib import messages
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.shortcuts import get_object_or_404, redirect
+    from django.utils.translation import gettext as _
+
+    from pingantong.clients.models import Client
+    from pingantong.core.access import user_may
+
+    from .. import actions
+    from ..forms import CounsellingForm, ReferralForm
+    from ..models import CounsellingSession
+    from .tasks import _error_text
+
+    client = get_object_or_404(Client.objects.restrict(request.user, "view"), pk=client_id)
+    partners = PartnerOrganisation.objects.restrict(request.user, "view").filter(active=True)
+    counselling_form, referral_form = CounsellingForm(), ReferralForm(partners=partners)
+    if request.method == "POST":
+        if not user_may(request.user, "add", CounsellingSession(region_id=client.region_id)):
+            raise PermissionDenied
+        try:
+            if request.POST.get("form") == "counselling":
+                counselling_form = CounsellingForm(request.POST)
+                if not counselling_form.is_valid():
+                    raise ValidationError(counselling_form.errors.get_json_data())
+                actions.record_counselling_session(
+                    client=client, by=request.user, **counselling_form.cleaned_data
+                )
+            else:
+                referral_form = ReferralForm(request.POST, partners=partners)
+                if not referral_form.is_valid():
+                    raise ValidationError(referral_form.errors.get_json_data())
+                actions.refer_client(client=client, by=request.user, **referral_form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("care:client-support", client_id=client.pk)
+    return render(
+        request,
+        "care/client_support.html",
+        {
+            "client": client,
+            "counselling_form": counselling_form,
+            "referral_form": referral_form,
+            "sessions": CounsellingSession.objects.restrict(request.user, "view").filter(client=client)[:20],
+            "referrals": Referral.objects.restrict(request.user, "view")
+            .filter(client=client)
+            .select_related("partner")[:20],
+        },
+    )

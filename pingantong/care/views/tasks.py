@@ -18,7 +18,7 @@ from ..choices import ACTIVE_STATUSES, TaskKind, TaskOutcome, TaskStep
 from ..forms import CareCallForm, CompleteTaskForm, EscalateForm
 from ..models import Task
 from ..selectors.lifesigns import life_status, life_statuses
-from ..selectors.worklist import SCOPES, default_scope, worklist
+from ..selectors.worklist import SCOPES, default_scope, worklist, worklist_page
 
 CALL_KINDS = (TaskKind.CONFIRMATION, TaskKind.CARE_CALL, TaskKind.FOLLOW_UP, TaskKind.REFERRAL)
 
@@ -48,13 +48,11 @@ class WorklistView(RestrictedListView):
         )
 
     def get_context_data(self, **kwargs):
-        from ..api.pagination import page_of
-
         try:
             page = max(1, int(self.request.GET.get("page", 1)))
         except ValueError:
             page = 1
-        tasks, has_next = page_of(self.object_list, page, self.page_size)
+        tasks, has_next = worklist_page(self.object_list, page=page, size=self.page_size)
         context = super().get_context_data(object_list=tasks, **kwargs)
         statuses = life_statuses({t.client_id for t in tasks if t.client_id})
         query = self.request.GET.copy()

@@ -366,3 +366,101 @@ def bench_storage(scale: float) -> dict[str, Any]:
         "rows_added": {k: rows_after[k] - rows_before[k] for k in rows_after},
         "bytes_added": grown,
     }
+
+
+# --- telemetry growth: do the device queries stay fast as the series grow? ---------------------
+
+
+def _fill_positions(devices: list[int], start_rows: int, target_rows: int, base: datetime) -> None:
+    """Append positions, one every 5 minutes per device going back in time, with raw executemany."""
+    from datetime import timedelta
+
+    from django.db import connection, transaction
+
+    table = "devices_positionrecord"
+    columns = "device_id, recorded_at, received_at, latitude, longitude, valid, archived"
+    rows = []
+    for n in range(start_rows, target_rows):
+        device = devices[n % len(devices)]
+        when = base - timedelta(minutes=5 * (n // len(devices)))
+        rows.append((device, when, when, 26.26 + (n % 97) * 1e-4, 117.63 + (n % 89) * 1e-4, True, False))
+    for chunk in range(0, len(rows), 5000):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608 - constants
+                rows[chunk : chunk + 5000],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+
+
+def _query_medians(devices: list[int], base: datetime, repeat: int) -> tuple[float, float]:
+    """(latest 10 positions of a device, one device's last hour) medians in ms, via the ORM/selector.
+
+    Both return about the same number of rows at every table size (10 and ≤ 12), so a slowdown can
+    only come from the table's growth, not from a bigger answer."""
+    import random
+    from datetime import timedelta
+
+    from pingantong.devices.models import PositionRecord
+    from pingantong.devices.selectors import positions_of_device
+
+    rng = random.Random(7)
+    latest, day = [], []
+    for _ in range(repeat):
+        device = rng.choice(devices)
+        started = time.perf_counter()
+        list(PositionRecord.objects.filter(device_id=device).order_by("-recorded_at")[:10])
+        latest.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        list(positions_of_device(device, base - timedelta(hours=1), base + timedelta(seconds=1)))
+        day.append((time.perf_counter() - started) * 1000)
+    return statistics.median(latest), statistics.median(day)
+
+
+def bench_telemetry_growth(scale: float) -> dict[str, Any]:
+    """Device track queries as the position table grows 10k → 3M × scale rows (index range scans).
+
+    The issue asks that telemetry tables stay fast as they grow; the (device, time) index of every
+    series is the mechanism on both databases (partitions on PostgreSQL add cheap retention)."""
+    from django.utils import timezone
+
+    from pingantong.devices.models import Device
+
+    count = 1000
+    Device.objects.bulk_create(
+        [Device(protocol="watch", identity=f"35048{n:05d}", device_type_id="watch") for n in range(count)],
+        ignore_conflicts=True,
+    )
+    devices = list(Device.objects.filter(identity__startswith="35048").values_list("pk", flat=True))
+    base = timezone.now()
+    sizes = sorted({10_000, 100_000, max(200_000, int(3_000_000 * scale))})
+    figures, filled = [], 0
+    first: tuple[float, float] | None = None
+    for size in sizes:
+        _fill_positions(devices, filled, size, base)
+        filled = size
+        latest, day = _query_medians(devices, base, repeat=60)
+        first = first or (latest, day)
+        figures.append(
+            {"name": f"latest 10 positions, {size:,} rows", "value": round(latest, 2), "unit": "ms"}
+        )
+        figures.append(
+            {"name": f"one device's last hour, {size:,} rows", "value": round(day, 2), "unit": "ms"}
+        )
+    assert first is not None
+    figures.append(
+        {
+            "name": f"growth ×{sizes[-1] // sizes[0]}: latest-10 slowdown",
+            "value": round(latest / first[0], 2),
+            "unit": "×",
+        }
+    )
+    figures.append(
+        {
+            "name": f"growth ×{sizes[-1] // sizes[0]}: last-hour slowdown",
+            "value": round(day / first[1], 2),
+            "unit": "×",
+        }
+    )
+    return {"figures": figures, "rows": sizes[-1], "devices": count}

@@ -31,6 +31,7 @@ APPS = ["bench", "gateway", "alarms", "clients", "care", "notifications", "repor
 DEFAULT_SCALES: dict[str, float] = {
     "machine": 1.0,
     "storage": 1.0,
+    "telemetry_growth": 0.3,
     "gateway": 0.25,
     "sos_to_screen": 1.0,
     "client_search": 0.3,

@@ -131,3 +131,29 @@ def test_confirmed_frequency_change_moves_the_next_call(
     assert local(call.due_at).date() == dt.date(2026, 3, 21)  # 14 days after 7 March
     assert call.events.filter(kind="note", detail__contains="every 14 days").exists()
     assert Task.objects.filter(kind=TaskKind.CARE_CALL).count() == 1
+
+
+@pytest.mark.django_db
+def test_automated_care_call_retries_then_an_agent_then_the_supervisor(client_factory, user_factory):
+    from pingantong.care.actions.calls import record_automated_call_result
+
+    client = client_factory(risk_tier="general")
+    agent = user_factory("agent", client.region_id)
+    start = dt.datetime(2026, 3, 10, 1, 0, tzinfo=dt.UTC)
+    schedule_care_work(now=start)
+    task = Task.objects.get(kind=TaskKind.CARE_CALL)
+    assert task.step == TaskStep.AUTOMATED_CALL
+    task = record_automated_call_result(task=task, answer=None, now=start + dt.timedelta(hours=1))
+    assert task.step == TaskStep.AUTOMATED_CALL and task.attempts == 1  # retried after ~10 minutes
+    task = record_automated_call_result(task=task, answer=None, now=start + dt.timedelta(hours=1, minutes=11))
+    assert (task.step, task.team) == (TaskStep.AGENT_CALL, "agent")  # then a human
+    for minutes in (30, 90):
+        record_care_call(
+            client=client,
+            by=agent,
+            result="no_answer",
+            task=task,
+            now=start + dt.timedelta(hours=2, minutes=minutes),
+        )
+    task.refresh_from_db()
+    assert (task.step, task.team, task.status) == (TaskStep.SUPERVISOR, "supervisor", "escalated")

@@ -58,7 +58,9 @@ async def _ack(reader: asyncio.StreamReader) -> None:
     await reader.readuntil(b"\x7e")
 
 
-async def _load(port: int, connections: int, sos_connections: int, duration: float) -> dict[str, Any]:
+async def _load(
+    port: int, connections: int, sos_connections: int, duration: float, interval: float = 0.0
+) -> dict[str, Any]:
     sem = asyncio.Semaphore(400)
     conns = await _open(port, connections, 0, sem)
     sos = await _open(port, sos_connections, connections, sem)
@@ -81,8 +83,16 @@ async def _load(port: int, connections: int, sos_connections: int, duration: flo
     async def position_loop(i: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         serial = 0
         frames = [_location(0, s, i) for s in range(4)]
+        # Like a real terminal: one report every `interval` seconds, the next only after the ACK.
+        # interval 0 = closed loop (send again as soon as acknowledged).
+        next_send = time.perf_counter() + (interval * (i % 100) / 100 if interval else 0)
         try:
             while time.perf_counter() < stop:
+                if interval:
+                    delay = next_send - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    next_send = max(next_send + interval, time.perf_counter())
                 writer.write(frames[serial % 4])
                 serial += 1
                 await _ack(reader)
@@ -293,6 +303,8 @@ async def _run(scale: float) -> dict[str, Any]:
     idle = max(50, int(15_000 * scale))
     sos = 10  # each presses SOS every 2 s: 5 alarms/s, far above a district's real rate
     duration = max(10.0, 15.0 * scale)
+    # Offered load: each terminal reports once a second (10,000/s at scale 1), or closed loop.
+    interval = float(os.environ.get("PINGANTONG_BENCH_INTERVAL", "1.0"))
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, _register, connections + sos, 0)
 
@@ -301,17 +313,20 @@ async def _run(scale: float) -> dict[str, Any]:
     )
     ports = await gateway.start()
     try:
-        proc, results, _ready = _spawn("load", ports["jt808"], connections, sos, duration)
-        load = await _wait_result(proc, results)
-        await gateway.ingestor.drain_rules()
+        # Idle first, on a process that has not yet grown its heap under load, so that the RSS
+        # delta is the sessions' cost and not memory freed by the load phase being reused.
         await asyncio.sleep(1.0)
         rss_before = _rss_kib()
-        proc, results, ready = _spawn("idle", ports["jt808"], idle, 10.0)
+        proc, results, ready = _spawn("idle", ports["jt808"], idle, 5.0)
         await loop.run_in_executor(None, ready.wait, 600)
         await asyncio.sleep(2.0)
         open_now = gateway.listeners["jt808"].metrics.connections_open
         rss_after = _rss_kib()
         idle_result = await _wait_result(proc, results)
+        await asyncio.sleep(1.0)
+        proc, results, _ready = _spawn("load", ports["jt808"], connections, sos, duration, interval)
+        load = await _wait_result(proc, results)
+        await gateway.ingestor.drain_rules()
         metrics = gateway.listeners["jt808"].metrics.as_dict()
         ingest = vars(gateway.ingestor.metrics).copy()
     finally:

@@ -151,7 +151,9 @@ def start_cascade(*, alarm_id: int) -> int:
     from pingantong.clients.selectors import contacts_in_order
 
     with transaction.atomic():
-        alarm = Alarm.objects.select_for_update().select_related("client").filter(pk=alarm_id).first()
+        alarm = (
+            Alarm.objects.select_for_update(of=("self",)).select_related("client").filter(pk=alarm_id).first()
+        )
         if alarm is None or alarm.client is None or alarm.status == AlarmStatus.CLOSED:
             return 0
         if ContactAttempt.objects.filter(alarm=alarm).exists():

@@ -17,6 +17,7 @@ H = 3600
 TYPES = [
     ("watch", "智能手表 Smart watch", True, 600, 24 * H),
     ("pendant", "一键呼叫挂件 SOS pendant", True, 3600, 24 * H),
+    ("jt808_tracker", "定位终端 JT/T 808 tracker", True, 600, 24 * H),
     ("sos_button", "紧急按钮 SOS button", False, 24 * H, 26 * H),
     ("door", "门磁 Door sensor", True, 24 * H, 26 * H),
     ("motion", "人体感应 Motion sensor", True, 3600, 24 * H),
@@ -195,6 +196,8 @@ def seed(apps: Any, schema_editor: Any = None) -> None:
             },
         )
     for vendor, model, code, protocol, price, multi, basic in MODELS:
+        if not DeviceType.objects.filter(code=code).exists():
+            continue
         Model.objects.update_or_create(
             vendor=vendor,
             model=model,

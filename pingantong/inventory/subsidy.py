@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from .choices import ChargeKind
 
 ZERO = Decimal("0.00")
@@ -63,8 +65,11 @@ def decide_charge(
                 ZERO,
                 price,
                 False,
-                f"The device it replaces was damaged by the client's fault: the client pays the full "
-                f"price of ¥{price} (F2).",
+                _(
+                    "The device it replaces was damaged by the client's fault: the client pays the "
+                    "full price of ¥%(price)s (F2)."
+                )
+                % {"price": price},
             )
         return ChargeDecision(
             ChargeKind.WARRANTY_REPLACEMENT,
@@ -72,8 +77,10 @@ def decide_charge(
             price,
             ZERO,
             False,
-            "Replacement of a device that failed through no fault of the client: maintenance is "
-            "funded by the subsidy, the client pays nothing (F2).",
+            _(
+                "Replacement of a device that failed through no fault of the client: maintenance "
+                "is funded by the subsidy, the client pays nothing (F2)."
+            ),
         )
     if basic_terminal and not household_has_free_basic:
         if multi_function and price > standard_basic_price:
@@ -84,8 +91,11 @@ def decide_charge(
                 standard_basic_price.quantize(ZERO),
                 difference,
                 True,
-                f"First basic terminal of the household is free, but this is a multi-function model: "
-                f"the client pays the difference ¥{price} − ¥{standard_basic_price} = ¥{difference} (F2).",
+                _(
+                    "First basic terminal of the household is free, but this is a multi-function "
+                    "model: the client pays the difference ¥%(price)s − ¥%(basic)s = ¥%(diff)s (F2)."
+                )
+                % {"price": price, "basic": standard_basic_price.quantize(ZERO), "diff": difference},
             )
         return ChargeDecision(
             ChargeKind.FIRST_BASIC_FREE,
@@ -93,7 +103,7 @@ def decide_charge(
             price,
             ZERO,
             True,
-            "First basic terminal of the household: installed free of charge (F2).",
+            _("First basic terminal of the household: installed free of charge (F2)."),
         )
     if basic_terminal:
         return ChargeDecision(
@@ -102,8 +112,11 @@ def decide_charge(
             ZERO,
             price,
             False,
-            f"The household already has its free basic terminal (one per household, no second free "
-            f"basic device): the client pays the full price of ¥{price} (F2).",
+            _(
+                "The household already has its free basic terminal (one per household, no second "
+                "free basic device): the client pays the full price of ¥%(price)s (F2)."
+            )
+            % {"price": price},
         )
     return ChargeDecision(
         ChargeKind.ADDITIONAL_DEVICE,
@@ -111,6 +124,9 @@ def decide_charge(
         ZERO,
         price,
         False,
-        f"Only the first basic terminal is subsidised; this additional device costs the client "
-        f"¥{price} (F2, voluntary).",
+        _(
+            "Only the first basic terminal is subsidised; this additional device costs the client "
+            "¥%(price)s (F2, voluntary)."
+        )
+        % {"price": price},
     )

@@ -9,3 +9,12 @@ def _catalogue(db):
 
     ensure_regions()
     ensure_catalogue()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Assertions on messages read the English source strings (the catalogue may be compiled)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

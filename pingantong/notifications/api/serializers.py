@@ -11,6 +11,7 @@ from ..models import Broadcast, Message, Template
 
 class MessageSerializer(serializers.ModelSerializer):
     recipient = serializers.SerializerMethodField()
+    text = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
@@ -43,6 +44,12 @@ class MessageSerializer(serializers.ModelSerializer):
             "next_attempt_at",
         ]
         read_only_fields = fields
+
+    def get_text(self, obj: Message) -> str | None:
+        """Health or location texts only in the detail view (which logs the read), not in lists."""
+        if obj.text_is_sensitive and not self.context.get("show_sensitive"):
+            return None
+        return obj.text
 
     def get_recipient(self, obj: Message) -> str:
         return mask_phone(obj.recipient) if obj.recipient.isdigit() else obj.recipient[:8] + "…"

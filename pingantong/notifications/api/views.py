@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from pingantong.core.access import user_may, user_may_in_region
 from pingantong.core.api import RestrictedGenericViewSet, RestrictedModelViewSet, RestrictedReadOnlyViewSet
+from pingantong.core.audit import log_read, purpose_of
 
 from ..actions import acknowledge_message, send_notification
 from ..broadcasts import approve_broadcast, create_broadcast
@@ -39,6 +40,18 @@ class MessageViewSet(RestrictedReadOnlyViewSet):
         "broadcast",
     ]
     restrict_action = {"acknowledge": "change", "send": "add"}
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        message = self.get_object()
+        if message.sensitive_fields:
+            log_read(
+                user=request.user,
+                obj=message,
+                fields=message.sensitive_fields,
+                purpose=purpose_of(request, "notification_record"),
+                request=request,
+            )
+        return Response(MessageSerializer(message, context={"show_sensitive": True}).data)
 
     @action(detail=False, methods=["post"], serializer_class=SendSerializer)
     def send(self, request: Request) -> Response:

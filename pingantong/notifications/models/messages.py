@@ -181,6 +181,21 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.get_channel_display()} → {self.recipient_name or self.recipient} ({self.status})"
 
+    # The text of these carries health or location data (X2): lists hide it, a detail view logs the read.
+    SENSITIVE_PURPOSES = frozenset(
+        {Purpose.SOS, Purpose.LOCATION, Purpose.GEOFENCE, Purpose.VITALS, Purpose.BEHAVIOUR}
+    )
+
+    @property
+    def text_is_sensitive(self) -> bool:
+        return self.purpose in self.SENSITIVE_PURPOSES
+
+    @property
+    def sensitive_fields(self) -> list[str]:
+        if self.purpose == Purpose.VITALS:
+            return ["health"]
+        return ["location"] if self.text_is_sensitive else []
+
     @property
     def can_simulate_ack(self) -> bool:
         """The development channel's "press the key" button applies (sent or delivered, no answer yet)."""

@@ -276,3 +276,37 @@ def test_home_widget_counts_unanswered_emergencies(client, user_factory, django_
     body = client.get(reverse("home")).content.decode()
     assert 'data-testid="notifications-widget"' in body
     assert "text-danger fw-bold" in body
+
+
+def test_health_text_is_hidden_in_lists_and_its_read_is_logged_in_detail(
+    client, api_client, user_factory, django_capture_on_commit_callbacks
+):
+    from auditlog.models import LogEntry
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message = actions.send_notification(
+            recipient="13900000041",
+            template="vitals_s23",
+            channel=ChannelKind.SMS,
+            purpose=Purpose.VITALS,
+            params={"name": "张三", "time": "10:00", "vital": "血氧", "value": "85%"},
+            idempotency_key="v-1",
+            region_id="350404001001",
+        )
+    user = user_factory(Role.AGENT)
+    client.force_login(user)
+    assert "血氧" not in client.get(reverse("notifications:message-list")).content.decode()
+    assert not LogEntry.objects.filter(action=LogEntry.Action.ACCESS).exists()
+    assert "血氧" in client.get(reverse("notifications:message-detail", args=[message.pk])).content.decode()
+    api_client.force_authenticate(user)
+    listed = api_client.get("/api/v1/notifications/messages/").json()["results"][0]
+    assert listed["text"] is None
+    assert (
+        "血氧"
+        in api_client.get(
+            f"/api/v1/notifications/messages/{message.pk}/", headers={"X-Purpose": "alarm"}
+        ).json()["text"]
+    )
+    reads = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, object_pk=str(message.pk))
+    assert reads.count() == 2 and reads.filter(additional_data__purpose="alarm").exists()
+    assert reads.first().additional_data["fields"] == ["health"]

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from pingantong.core.audit import log_read, purpose_of
 from pingantong.core.masking import mask_phone
 from pingantong.core.views import RestrictedDetailView, RestrictedListView, require_object_access
 
@@ -50,6 +51,14 @@ class MessageDetailView(RestrictedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        if self.object.sensitive_fields:
+            log_read(
+                user=self.request.user,
+                obj=self.object,
+                fields=self.object.sensitive_fields,
+                purpose=purpose_of(self.request, "notification_record"),
+                request=self.request,
+            )
         context["recipient_masked"] = (
             mask_phone(self.object.recipient) if self.object.recipient.isdigit() else "…"
         )

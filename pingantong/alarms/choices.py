@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AlarmType(models.TextChoices):
@@ -63,9 +64,9 @@ class AlarmStatus(models.TextChoices):
     """Escalation is not a status but a mark (`Alarm.escalated_at`): an escalated alarm is still
     open, so `GET /api/v1/alarms/?status=open` (public contract) keeps listing it."""
 
-    OPEN = "open", _("Open")
-    CLAIMED = "claimed", _("Claimed")
-    CLOSED = "closed", _("Closed")
+    OPEN = "open", pgettext_lazy("alarm status", "Open")
+    CLAIMED = "claimed", pgettext_lazy("alarm status", "Claimed")
+    CLOSED = "closed", pgettext_lazy("alarm status", "Closed")
 
 
 # Statuses of an alarm still waiting for someone to take it.

@@ -158,7 +158,7 @@ def record_automated_call_result(
     please call me (the client answered, a life sign; an agent calls within 30 minutes), nothing =
     no answer (retried after ~10 minutes, then an agent calls)."""
     now = now or timezone.now()
-    task = Task.objects.select_for_update().select_related("client").get(pk=task.pk)
+    task = Task.objects.select_for_update().get(pk=task.pk)
     if not task.is_active or task.step != TaskStep.AUTOMATED_CALL or task.client_id is None:
         return task  # a late or repeated report changes nothing
     answered = bool(answer)

@@ -84,8 +84,14 @@ def _issues(output: str) -> list[str]:
     return [line.strip() for line in output.splitlines() if re.match(r"^\s*\S*: \(\w[\w.]*\.[EW]\d+\)", line)]
 
 
-def test_check_deploy_has_no_security_or_django_issues_on_production_settings():
-    result = _run(CHECK_DEPLOY, _production_env())
+@pytest.fixture(scope="module")
+def check_deploy() -> subprocess.CompletedProcess:
+    """One `check --deploy --fail-level WARNING` run on production settings, shared by the tests."""
+    return _run(CHECK_DEPLOY, _production_env())
+
+
+def test_check_deploy_has_no_security_or_django_issues_on_production_settings(check_deploy):
+    result = check_deploy
     output = result.stdout + result.stderr
     assert "Traceback" not in output or "SystemCheckError" in output, output[-3000:]
     others = [line for line in _issues(output) if "(drf_spectacular." not in line]
@@ -98,8 +104,8 @@ def test_check_deploy_has_no_security_or_django_issues_on_production_settings():
     "collisions need SPECTACULAR_SETTINGS['ENUM_NAME_OVERRIDES'] from the lead; gateway's metrics APIView needs "
     "a serializer); see the final report",
 )
-def test_check_deploy_is_clean_at_warning_level_on_production_settings():
-    result = _run(CHECK_DEPLOY, _production_env())
+def test_check_deploy_is_clean_at_warning_level_on_production_settings(check_deploy):
+    result = check_deploy
     assert result.returncode == 0, "\n".join(_issues(result.stdout + result.stderr))
 
 

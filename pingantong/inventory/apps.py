@@ -13,9 +13,10 @@ class InventoryConfig(AppConfig):
         from pingantong.core import navigation
         from pingantong.core.audit import audit_changes
 
-        from . import tasks  # noqa: F401  (registers the periodic jobs with Huey)
+        from . import receivers, tasks  # noqa: F401  (tasks registers the periodic jobs with Huey)
         from .models import Charge, DeviceCheck, Installation, InstallationItem, StockItem, TestCall
 
+        receivers.connect()
         audit_changes(StockItem, mask_fields=["iccid", "sim_number"])
         audit_changes(Charge)
         audit_changes(Installation, mask_fields=["checkin_lat", "checkin_lon"])

@@ -128,8 +128,12 @@ def check_in_installation(
     if latitude is not None and longitude is not None:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise InstallationError(_("That is not a location."))
-        if client.home_lat is not None and client.home_lon is not None:
-            distance = haversine_m(latitude, longitude, client.home_lat, client.home_lon)
+        if client.home_lat is None or client.home_lon is None:
+            # No home recorded yet: the installer standing in the home is the best source there is.
+            from pingantong.clients.actions import set_home_location
+
+            set_home_location(client=client, lat=latitude, lon=longitude, source="installer_checkin", by=None)
+        distance = haversine_m(latitude, longitude, client.home_lat, client.home_lon)  # type: ignore[arg-type]
     if (distance is None or distance > checkin_radius_m()) and not reason.strip():
         raise InstallationError(
             _("You are not within %(m)d m of the home (or no location): give a reason.")

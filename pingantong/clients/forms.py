@@ -25,6 +25,7 @@ CLIENT_FORM_FIELDS = [
     "address",
     "home_lat",
     "home_lon",
+    "home_location_source",
     "phone",
     "phone2",
     "dialect",
@@ -67,6 +68,7 @@ class ClientForm(forms.ModelForm):
         model = Client
         fields = CLIENT_FORM_FIELDS
         widgets = {
+            "home_location_source": forms.HiddenInput(),
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}),
             "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}),
             "medical_notes": forms.Textarea(attrs={"rows": 2}),
@@ -82,6 +84,7 @@ class ClientForm(forms.ModelForm):
             regions if regions is not None else Region.objects.filter(level=RegionLevel.VILLAGE)
         )
         self.fields["id_number"].widget.attrs["hx-post"] = validate_url
+        self.fields["home_location_source"].required = False
         if self.instance.pk:
             self.fields["id_number"].required = False
             self.fields["id_number"].help_text = _(
@@ -92,6 +95,8 @@ class ClientForm(forms.ModelForm):
         data = dict(self.cleaned_data)
         data.pop("id_number", None)
         data["region_id"] = data.pop("region").pk
+        if not data.get("home_location_source"):
+            data.pop("home_location_source", None)
         return data
 
 

@@ -32,6 +32,7 @@ CLIENT_FIELDS = (
     "address",
     "home_lat",
     "home_lon",
+    "home_location_source",
     "phone",
     "phone2",
     "dialect",
@@ -121,6 +122,8 @@ def _clean_fields(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("phone", "phone2"):
         if values.get(name) and not is_phone_number(values[name]):
             raise ValidationError({name: _("Not a phone number: %(p)s") % {"p": values[name]}})
+    if values.get("home_location_source") not in (None, *HomeLocationSource.values):
+        raise ValidationError({"home_location_source": _("Unknown source.")})
     if "preferred_call_times" in values:
         values["preferred_call_times"] = check_time_windows(values["preferred_call_times"])
     for coord, low, high in (("home_lat", -90, 90), ("home_lon", -180, 180)):

@@ -229,3 +229,28 @@ def test_contact_api_masks_phones_in_lists_and_logs_full_reads(api_client, agent
     assert api_client.get(f"/api/v1/contacts/{contact.pk}/").json()["phone"] == "13812345678"
     entry = LogEntry.objects.get(action=LogEntry.Action.ACCESS, actor=agent)
     assert entry.additional_data["fields"] == ["phone"]
+
+
+def test_edit_form_saves_a_map_pin_as_the_home_location(client, agent, people):
+    wang = people["wang"]
+    client.force_login(agent)
+    page = client.get(reverse("clients:edit", args=[wang.pk])).content.decode()
+    assert 'id="home-map"' in page and 'name="home_location_source"' in page
+    data = {
+        "name": wang.name,
+        "region": wang.region_id,
+        "household_region_code": wang.household_region_code,
+        "living_situation": "alone",
+        "risk_tier": "high",
+        "ability_grade": "unassessed",
+        "paying_scheme": "basic_package",
+        "phone": wang.phone,
+        "categories": ["living_alone"],
+        "home_lat": "26.250001",
+        "home_lon": "117.600002",
+        "home_location_source": "map_pin",
+    }
+    response = client.post(reverse("clients:edit", args=[wang.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    wang.refresh_from_db()
+    assert (wang.home_lat, wang.home_lon, wang.home_location_source) == (26.250001, 117.600002, "map_pin")

@@ -160,7 +160,12 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _client_form(request: HttpRequest, client: Client | None) -> HttpResponse:
     validate_url = reverse("clients:validate-id") + (f"?exclude={client.pk}" if client else "")
     regions = Region.objects.filter(level=RegionLevel.VILLAGE, code__startswith="350404")
-    form = ClientForm(request.POST or None, instance=client, regions=regions, validate_url=validate_url)
+    # The form gets its own copy: ModelForm validation writes into its instance, and the action must
+    # see the stored values to know what changed.
+    form_instance = Client.objects.get(pk=client.pk) if client else None
+    form = ClientForm(
+        request.POST or None, instance=form_instance, regions=regions, validate_url=validate_url
+    )
     if request.method == "POST" and form.is_valid():
         values = form.action_values()
         # The record's current region and the one it is put in must both be within reach.
@@ -185,7 +190,10 @@ def _client_form(request: HttpRequest, client: Client | None) -> HttpResponse:
             return redirect("clients:detail", pk=client.pk)
         except ValidationError as exc:
             apply_errors(form, exc)
-    return render(request, "clients/client_form.html", {"form": form, "client": client})
+    from django.conf import settings
+
+    tile_url = str(getattr(settings, "PINGANTONG_MAP_TILE_URL", ""))
+    return render(request, "clients/client_form.html", {"form": form, "client": client, "tile_url": tile_url})
 
 
 @login_required

@@ -61,16 +61,16 @@ class AlarmDetailSerializer(AlarmSerializer):
         read_only_fields = fields
 
 
-class StepInput(serializers.Serializer):
+class AlarmStepInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in MANUAL_STEPS])
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     result = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
 
 
-class CloseInput(serializers.Serializer):
+class AlarmCloseInput(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
 
-class ReviewInput(serializers.Serializer):
+class AlarmReviewInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)

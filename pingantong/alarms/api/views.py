@@ -15,7 +15,13 @@ from pingantong.core.api import RestrictedGenericViewSet
 from .. import actions, selectors
 from ..choices import AlarmStatus
 from ..models import Alarm, AlarmStep
-from .serializers import AlarmDetailSerializer, AlarmSerializer, CloseInput, ReviewInput, StepInput
+from .serializers import (
+    AlarmCloseInput,
+    AlarmDetailSerializer,
+    AlarmReviewInput,
+    AlarmSerializer,
+    AlarmStepInput,
+)
 
 
 class AlarmFilter(filters.FilterSet):
@@ -64,11 +70,11 @@ class AlarmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedG
             return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
         return self._done(alarm)
 
-    @extend_schema(request=StepInput, responses=AlarmDetailSerializer)
+    @extend_schema(request=AlarmStepInput, responses=AlarmDetailSerializer)
     @action(detail=True, methods=["post"])
     def step(self, request: Request, pk: str | None = None) -> Response:
         alarm = self.get_object()
-        data = StepInput(data=request.data)
+        data = AlarmStepInput(data=request.data)
         data.is_valid(raise_exception=True)
         extra = {"result": data.validated_data["result"]} if data.validated_data["result"] else None
         actions.record_manual_step(
@@ -80,20 +86,20 @@ class AlarmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedG
         )
         return self._done(alarm, status.HTTP_201_CREATED)
 
-    @extend_schema(request=CloseInput, responses=AlarmDetailSerializer)
+    @extend_schema(request=AlarmCloseInput, responses=AlarmDetailSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
         alarm = self.get_object()
-        data = CloseInput(data=request.data)
+        data = AlarmCloseInput(data=request.data)
         data.is_valid(raise_exception=True)
         alarm = actions.close_alarm(alarm_id=alarm.pk, user=request.user, **data.validated_data)
         return self._done(alarm)
 
-    @extend_schema(request=ReviewInput, responses=AlarmDetailSerializer)
+    @extend_schema(request=AlarmReviewInput, responses=AlarmDetailSerializer)
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: str | None = None) -> Response:
         alarm = self.get_object()
-        data = ReviewInput(data=request.data)
+        data = AlarmReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         alarm = actions.review_alarm(alarm_id=alarm.pk, user=request.user, **data.validated_data)
         return self._done(alarm)

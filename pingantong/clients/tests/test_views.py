@@ -254,3 +254,46 @@ def test_edit_form_saves_a_map_pin_as_the_home_location(client, agent, people):
     assert response.status_code == 302, response.context["form"].errors
     wang.refresh_from_db()
     assert (wang.home_lat, wang.home_lon, wang.home_location_source) == (26.250001, 117.600002, "map_pin")
+
+
+def test_api_patch_goes_through_the_action(api_client, agency_admin, people):
+    api_client.force_authenticate(agency_admin)
+    wang = people["wang"]
+    response = api_client.patch(f"/api/v1/clients/{wang.pk}/", {"risk_tier": "key"}, format="json")
+    assert response.status_code == 200 and response.json()["risk_tier"] == "key"
+    response = api_client.patch(
+        f"/api/v1/clients/{wang.pk}/", {"id_number": people["li"].id_number}, format="json"
+    )
+    assert response.status_code == 400 and "already registered" in response.json()["id_number"][0]
+    wang.refresh_from_db()
+    assert wang.risk_tier == "key" and wang.id_number != people["li"].id_number
+
+
+def test_agency_registers_a_client_through_the_form(client, agency_admin):
+    from pingantong.clients.idnumber import make_test_id_number
+    from pingantong.clients.models import Client
+
+    client.force_login(agency_admin)
+    data = {
+        "name": "郑阿公",
+        "id_number": make_test_id_number(sequence=901),
+        "region": VILLAGE,
+        "household_region_code": VILLAGE,
+        "living_situation": "alone",
+        "risk_tier": "general",
+        "ability_grade": "mild",
+        "paying_scheme": "self_paid",
+        "monthly_price": "25.00",
+        "categories": [],
+        "phone": "13900001111",
+    }
+    bad = client.post(reverse("clients:create"), {**data, "id_number": data["id_number"][:-1] + "Y"})
+    assert bad.status_code == 200 and "id_number" in bad.context["form"].errors
+    response = client.post(reverse("clients:create"), data)
+    assert response.status_code == 302
+    created = Client.objects.get(name="郑阿公")
+    assert (
+        created.status == "active"
+        and created.paying_scheme == "self_paid"
+        and str(created.monthly_price) == "25.00"
+    )

@@ -244,7 +244,9 @@ def _enqueue(message_id: int, eta: datetime | None) -> None:
 
 def _outgoing(message: Message) -> Outgoing:
     tpl = message.template
-    provider = message.provider if message.channel != ChannelKind.VOICE else f"{message.provider}_voice"
+    provider = message.provider
+    if message.channel == ChannelKind.VOICE and not provider.endswith("_voice"):
+        provider = f"{provider}_voice"  # Aliyun voice has its own TTS template codes
     return Outgoing(
         recipient=message.recipient,
         template_code=tpl.provider_code(provider) if tpl else message.template_code,

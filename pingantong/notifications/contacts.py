@@ -89,3 +89,21 @@ def notify_contacts(
         )
         for contact in _contacts_of(client)
     ]
+
+
+def alarm_params(*, client: Any, at: Any = None, minutes: int = 60, **extra: Any) -> dict[str, str]:
+    """The usual parameters of a contacts' alert: the client's name, the local time, and the
+    location link (or a notice when the client has not consented to sharing it)."""
+    from django.utils import timezone
+
+    from .location import link_or_notice
+    from .rules import LOCAL
+
+    when = (at or timezone.now()).astimezone(LOCAL)
+    return {
+        "name": client.name,
+        "time": when.strftime("%m月%d日%H:%M"),
+        "link": link_or_notice(client=client, minutes=minutes),
+        "minutes": str(minutes),
+        **{k: str(v) for k, v in extra.items()},
+    }

@@ -75,3 +75,12 @@ def open_share_token(token: str) -> SharedLocation:
     if not _consented(client):
         raise ShareLinkError("consent", _("The client no longer shares their location."))
     return SharedLocation(client=client, minutes=minutes)
+
+
+def link_or_notice(*, client: Any, minutes: int = DEFAULT_MINUTES) -> str:
+    """What goes into a template's `${link}`: the share link when the client consented (S08),
+    otherwise a plain notice, so that alarms to contacts never leak a location without consent."""
+    try:
+        return share_url(client=client, minutes=minutes)
+    except PermissionDenied:
+        return _("(location not shared: no consent)")

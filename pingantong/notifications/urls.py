@@ -28,4 +28,5 @@ urlpatterns = [
     path("hooks/aliyun/voice-report/", hooks.aliyun_voice_report, name="hook-aliyun-voice"),
     path("hooks/tencent/sms-status/", hooks.tencent_sms_status, name="hook-tencent-sms"),
     path("hooks/fraud/", hooks.fraud_webhook, name="hook-fraud"),
+    path("hooks/wechat/", hooks.wechat_event, name="hook-wechat"),
 ]

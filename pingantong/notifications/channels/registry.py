@@ -52,6 +52,8 @@ def _build(kind: str, provider: str) -> Channel:
 
 
 def provider_for(kind: str) -> str:
+    if kind in _overrides:
+        return _overrides[kind].name
     return os.environ.get(f"PINGANTONG_{kind.upper()}_PROVIDER", "development").strip() or "development"
 
 

@@ -110,3 +110,16 @@ def test_contact_preferring_voice_or_who_cannot_read_gets_a_call(django_capture_
     assert [m.contact_id for m in messages] == [by_pref.pk, cannot_read.pk]
     assert {m.channel for m in messages} == {ChannelKind.VOICE}
     assert Message.objects.filter(related="alarm:9").count() == 2
+
+
+def test_alarm_params_carry_the_link_only_with_consent():
+    from datetime import UTC, datetime
+
+    from pingantong.notifications.contacts import alarm_params
+
+    person = make_client(name="王秀英")
+    without = alarm_params(client=person, at=datetime(2026, 11, 28, 2, 5, tzinfo=UTC))
+    assert without["time"] == "11月28日10:05" and "/notifications/share/" not in without["link"]
+    consent(person)
+    with_link = alarm_params(client=person, vital="心率", value="150")
+    assert "/notifications/share/" in with_link["link"] and with_link["vital"] == "心率"

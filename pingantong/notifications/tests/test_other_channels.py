@@ -133,3 +133,52 @@ def test_acknowledgement_is_signalled_after_commit(django_capture_on_commit_call
     finally:
         message_changed.disconnect(listener)
     assert seen == [(message.pk, "delivered"), (message.pk, "acknowledged")]
+
+
+@pytest.mark.django_db
+def test_wechat_callback_checks_the_signature_and_applies_the_delivery_event(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    import hashlib
+
+    from django.urls import reverse
+
+    monkeypatch.setenv("WECHAT_CALLBACK_TOKEN", "wx-token")
+    query = {"timestamp": "1764300000", "nonce": "n1"}
+    query["signature"] = hashlib.sha1("".join(sorted(["wx-token", "1764300000", "n1"])).encode()).hexdigest()
+    url = reverse("notifications:hook-wechat")
+    assert client.get(url, {**query, "echostr": "hello"}).content == b"hello"
+    assert client.get(url, {**query, "signature": "0" * 40, "echostr": "x"}).status_code == 403
+    with (
+        registry.override(ChannelKind.WECHAT, _FixedId("200228332")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        message = actions.send_notification(
+            recipient="o6_openid",
+            template="fraud_s14",
+            params={"summary": "诈骗"},
+            channel=ChannelKind.WECHAT,
+            purpose=Purpose.FRAUD,
+            idempotency_key="wx-1",
+        )
+    event = (
+        b"<xml><ToUserName>gh_1</ToUserName><FromUserName>o6_openid</FromUserName><MsgType>event</MsgType>"
+        b"<Event>TEMPLATESENDJOBFINISH</Event><MsgID>200228332</MsgID><Status>success</Status></xml>"
+    )
+    response = client.post(
+        f"{url}?timestamp=1764300000&nonce=n1&signature={query['signature']}", event, content_type="text/xml"
+    )
+    message.refresh_from_db()
+    assert response.content == b"success" and message.status == MessageStatus.DELIVERED
+
+
+class _FixedId:
+    name = "wechat"
+
+    def __init__(self, provider_id: str) -> None:
+        self.provider_id = provider_id
+
+    def send(self, message):
+        from pingantong.notifications.channels.base import SendResult
+
+        return SendResult(provider_message_id=self.provider_id)

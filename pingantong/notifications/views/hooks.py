@@ -7,14 +7,16 @@ shared token (PINGANTONG_CALLBACK_TOKEN, sent as `?token=`); the fraud webhook i
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
 import os
 from collections.abc import Callable
 
+from defusedxml import ElementTree as SafeET
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -22,6 +24,7 @@ from ..actions import apply_receipt
 from ..broadcasts import receive_fraud_alert
 from ..channels.base import Receipt
 from ..channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from ..channels.wechat import WechatChannel
 from ..providers.aliyun import AliyunSms, AliyunVoice
 from ..providers.tencent import TencentSms
 
@@ -81,3 +84,25 @@ def fraud_webhook(request: HttpRequest) -> JsonResponse:
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)
     return JsonResponse({"broadcast": broadcast.pk, "status": broadcast.status}, status=202)
+
+
+@csrf_exempt
+def wechat_event(request: HttpRequest) -> HttpResponse:
+    """The official account's message URL: GET is WeChat's server check (echo `echostr`), POST
+    carries events; TEMPLATESENDJOBFINISH is a template message's delivery result. Both are signed
+    with sha1(sorted(token, timestamp, nonce)) (WECHAT_CALLBACK_TOKEN)."""
+    token = os.environ.get("WECHAT_CALLBACK_TOKEN", "")
+    parts = sorted([token, request.GET.get("timestamp", ""), request.GET.get("nonce", "")])
+    expected = hashlib.sha1("".join(parts).encode()).hexdigest()  # noqa: S324 - WeChat's scheme
+    if not token or not hmac.compare_digest(expected, request.GET.get("signature", "")):
+        return HttpResponse("bad signature", status=403, content_type="text/plain")
+    if request.method == "GET":
+        return HttpResponse(request.GET.get("echostr", ""), content_type="text/plain")
+    try:
+        root = SafeET.fromstring(request.body)
+    except (SafeET.ParseError, ValueError):
+        return HttpResponse("bad xml", status=400, content_type="text/plain")
+    receipt = WechatChannel.parse_event({child.tag: (child.text or "") for child in root})
+    if receipt is not None:
+        apply_receipt(receipt=receipt, provider="wechat")
+    return HttpResponse("success", content_type="text/plain")

@@ -28,12 +28,14 @@ def on_duty_now(user: User, *, at: datetime | None = None) -> QuerySet[Shift]:
     return shifts_visible_to(user).filter(starts_at__lte=moment, ends_at__gt=moment)
 
 
-def role_assignments_visible_to(user: User, *, search: str = "", role: str = "") -> QuerySet[RoleAssignment]:
-    """The role assignments in `user`'s regions, for the staff-accounts page."""
-    qs = RoleAssignment.objects.restrict(user, "view").select_related("user", "region")
-    if search:
-        from django.db.models import Q
+def filter_role_assignments(
+    qs: QuerySet[RoleAssignment], *, search: str = "", role: str = ""
+) -> QuerySet[RoleAssignment]:
+    """Narrow an already restricted queryset of role assignments by a search text and a role."""
+    from django.db.models import Q
 
+    qs = qs.select_related("user", "region")
+    if search:
         qs = qs.filter(
             Q(user__username__icontains=search)
             | Q(user__display_name__icontains=search)
@@ -42,3 +44,8 @@ def role_assignments_visible_to(user: User, *, search: str = "", role: str = "")
     if role:
         qs = qs.filter(role=role)
     return qs.order_by("user__username", "role", "region_id")
+
+
+def role_assignments_visible_to(user: User, *, search: str = "", role: str = "") -> QuerySet[RoleAssignment]:
+    """The role assignments in `user`'s regions, for the staff-accounts page."""
+    return filter_role_assignments(RoleAssignment.objects.restrict(user, "view"), search=search, role=role)

@@ -8,7 +8,7 @@ app_name = "accounts"
 urlpatterns = [
     path("me/", views.my_account, name="me"),
     path("password/", views.PasswordChangeView.as_view(), name="password-change"),
-    path("staff/", views.staff_roles, name="staff-roles"),
+    path("staff/", views.StaffRolesView.as_view(), name="staff-roles"),
     path("staff/<int:pk>/revoke/", views.revoke_role, name="revoke-role"),
     path("shifts/", views.ShiftListView.as_view(), name="shift-list"),
 ]

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -53,14 +52,41 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
-@login_required
-def staff_roles(request: HttpRequest) -> HttpResponse:
-    """Staff accounts and their roles in the regions I administer; grant a role."""
-    require_role(request, *ROLE_MANAGERS, Role.AUDITOR)
-    grantable = actions.grantable_roles(_user(request))
-    form = GrantRoleForm(request.POST or None, grantable=grantable)
-    if request.method == "POST":
-        if not grantable:
+class StaffRolesView(RestrictedListView):
+    """Staff accounts and their roles in the regions I administer (restricted like every list);
+    agency and system administrators grant roles from the same page."""
+
+    model = RoleAssignment
+    template_name = "accounts/staff_roles.html"
+    allowed_roles = (*ROLE_MANAGERS, Role.AUDITOR)
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            require_role(request, *self.allowed_roles)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        search, role = self.request.GET.get("q", "").strip(), self.request.GET.get("role", "")
+        return selectors.filter_role_assignments(super().get_queryset(), search=search, role=role)
+
+    def get_form(self) -> GrantRoleForm:
+        grantable = actions.grantable_roles(_user(self.request))
+        return GrantRoleForm(self.request.POST or None, grantable=grantable)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            form=kwargs.get("form") or self.get_form(),
+            page=context["page_obj"],
+            can_grant=bool(actions.grantable_roles(_user(self.request))),
+            roles=Role.choices,
+            query=self.request.GET,
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        form = self.get_form()
+        if not actions.grantable_roles(_user(request)):
             raise PermissionDenied
         if form.is_valid():
             try:
@@ -77,21 +103,8 @@ def staff_roles(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Role granted."))
                 return redirect("accounts:staff-roles")
-    rows = selectors.role_assignments_visible_to(
-        _user(request), search=request.GET.get("q", "").strip(), role=request.GET.get("role", "")
-    )
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "accounts/staff_roles.html",
-        {
-            "page": page,
-            "form": form,
-            "can_grant": bool(grantable),
-            "roles": Role.choices,
-            "query": request.GET,
-        },
-    )
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data(form=form))
 
 
 @login_required

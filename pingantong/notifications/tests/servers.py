@@ -222,6 +222,24 @@ def tencent_handler(secrets: dict[str, str]) -> Handler:
 # --- SMPP 3.4 SMSC --------------------------------------------------------------------------------
 
 
+def _receipt_body(destination: str, message_id: str) -> bytes:
+    text = (
+        f"id:{message_id} sub:001 dlvrd:001 submit date:2611281000 "
+        f"done date:2611281001 stat:DELIVRD err:000 text:"
+    ).encode()
+    return (
+        b"\x00"
+        + b"\x01\x01"
+        + destination.encode()
+        + b"\x00"
+        + b"\x05\x00PAT\x00"
+        + bytes([0x04, 0, 0])
+        + b"\x00\x00"
+        + bytes([0, 0, 0, 0, len(text)])
+        + text
+    )
+
+
 def _cstring(body: bytes, pos: int) -> tuple[str, int]:
     end = body.index(b"\x00", pos)
     return body[pos:end].decode(), end + 1
@@ -250,8 +268,10 @@ class LocalSmsc:
 
     def __init__(self, system_id: str = "pat", password: str = "secret") -> None:
         self.system_id, self.password = system_id, password
-        self.submitted: list[tuple[str, str]] = []
+        self.submitted: list[tuple[str, str, int]] = []
         self.receipt_acks = 0
+        self.enquire_links = 0
+        self.pending_receipts: list[str] = []  # pushed to a receiver session right after it binds
         self.loop = asyncio.new_event_loop()
         self.port = 0
         self._ready = threading.Event()
@@ -295,11 +315,14 @@ class LocalSmsc:
                 def send(cid: int, status: int, sq: int, payload: bytes = b"") -> None:
                     writer.write(struct.pack(">IIII", 16 + len(payload), cid, status, sq) + payload)
 
-                if command_id == 0x00000009:  # bind_transceiver
+                if command_id in (0x00000009, 0x00000001):  # bind_transceiver, bind_receiver
                     system_id, password = body.split(b"\x00")[:2]
                     ok = system_id.decode() == self.system_id and password.decode() == self.password
-                    send(0x80000009, 0 if ok else 0x0E, sequence, b"SMSC\x00")
+                    send(command_id | 0x80000000, 0 if ok else 0x0E, sequence, b"SMSC\x00")
                     bound = ok
+                    while ok and command_id == 0x00000001 and self.pending_receipts:
+                        seq += 1
+                        send(0x00000005, 0, seq, _receipt_body("8613900000001", self.pending_receipts.pop(0)))
                 elif not bound:
                     send(command_id | 0x80000000, 0x04, sequence)  # ESME_RINVBNDSTS
                 elif command_id == 0x00000004:  # submit_sm
@@ -332,6 +355,7 @@ class LocalSmsc:
                 elif command_id == 0x80000005:
                     self.receipt_acks += 1
                 elif command_id == 0x00000015:
+                    self.enquire_links += 1
                     send(0x80000015, 0, sequence)
                 elif command_id == 0x00000006:
                     send(0x80000006, 0, sequence)

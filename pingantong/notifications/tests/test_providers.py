@@ -321,3 +321,26 @@ def test_missing_credentials_are_a_configuration_error(monkeypatch):
     monkeypatch.delenv("ALIYUN_ACCESS_KEY_ID", raising=False)
     with pytest.raises(ConfigurationError, match="ALIYUN_ACCESS_KEY_ID"):
         AliyunSms.from_env()
+
+
+def test_smpp_receiver_session_collects_receipts_and_keeps_the_link_alive():
+    import asyncio
+
+    receipts: list = []
+    with LocalSmsc() as smsc:
+        smsc.pending_receipts = ["m41"]
+        adapter = smpp(smsc, receipts=receipts)
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            task = asyncio.create_task(adapter.listen(stop, enquire_every=0.05))
+            for _ in range(100):
+                if receipts and smsc.enquire_links:
+                    break
+                await asyncio.sleep(0.02)
+            stop.set()
+            await asyncio.wait_for(task, 5)
+
+        asyncio.run(run())
+        assert smsc.enquire_links >= 1 and smsc.receipt_acks == 1
+    assert receipts[0].provider_message_id == "m41" and receipts[0].delivered is True

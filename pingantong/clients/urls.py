@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/edit/", clients.client_edit, name="edit"),
     path("<int:pk>/reveal/", clients.reveal, name="reveal"),
     path("<int:pk>/contacts/add/", clients.contact_add, name="contact-add"),
+    path("contacts/<int:pk>/move/", clients.contact_move, name="contact-move"),
     path("<int:pk>/consents/add/", clients.consent_add, name="consent-add"),
     path("<int:pk>/frequency/", clients.frequency_request, name="frequency-request"),
     path("frequency/<int:pk>/confirm/", clients.frequency_confirm, name="frequency-confirm"),

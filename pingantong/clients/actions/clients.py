@@ -214,6 +214,28 @@ def reorder_contacts(*, client: Client, contact_ids: list[int], by: Any) -> None
 
 
 @transaction.atomic
+def move_contact(*, contact: Contact, by: Any, up: bool = True) -> None:
+    """Swap a contact with the one before (or after) it in the calling order."""
+    order = list(
+        Contact.objects.select_for_update().filter(client_id=contact.client_id).order_by("priority", "id")
+    )
+    index = next(i for i, c in enumerate(order) if c.pk == contact.pk)
+    other = index - 1 if up else index + 1
+    if 0 <= other < len(order):
+        order[index], order[other] = order[other], order[index]
+        reorder_contacts(client=contact.client, contact_ids=[c.pk for c in order], by=by)
+
+
+@transaction.atomic
+def remove_contact(*, contact: Contact, by: Any) -> None:
+    """Delete a contact and close the gap in the calling order."""
+    client = contact.client
+    contact.delete()
+    rest = list(client.contacts.order_by("priority", "id").values_list("pk", flat=True))
+    reorder_contacts(client=client, contact_ids=rest, by=by)
+
+
+@transaction.atomic
 def record_consent(
     *,
     client: Client,

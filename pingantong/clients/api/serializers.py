@@ -104,6 +104,13 @@ class ClientDetailSerializer(serializers.ModelSerializer):
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    def validate_phone(self, value: str) -> str:
+        from ..actions.clients import is_phone_number
+
+        if not is_phone_number(value):
+            raise serializers.ValidationError("Not a phone number.")
+        return value
+
     class Meta:
         model = Contact
         fields = [

@@ -100,3 +100,14 @@ def test_phone_and_call_windows_are_checked(agent):
     assert client.preferred_call_times == [["09:00", "11:30"]]
     with pytest.raises(ValidationError):
         actions.add_contact(client=client, by=agent, name="甲", phone="abc")
+
+
+def test_contacts_move_and_removal_keep_a_gapless_calling_order(agent):
+    from pingantong.clients.testing import make_contact
+
+    client = make_client()
+    a, _b, c = (make_contact(client, name=n) for n in "甲乙丙")
+    actions.move_contact(contact=c, by=agent, up=True)
+    assert [x.name for x in client.contacts.all()] == ["甲", "丙", "乙"]
+    actions.remove_contact(contact=a, by=agent)
+    assert [(x.name, x.priority) for x in client.contacts.all()] == [("丙", 1), ("乙", 2)]

@@ -297,3 +297,16 @@ def test_agency_registers_a_client_through_the_form(client, agency_admin):
         and created.paying_scheme == "self_paid"
         and str(created.monthly_price) == "25.00"
     )
+
+
+def test_contact_order_buttons_on_the_client_page(client, agent, user_factory, people):
+    wang = people["wang"]
+    first, second = make_contact(wang, name="甲"), make_contact(wang, name="乙")
+    auditor = user_factory(Role.AUDITOR, "350404000000")
+    client.force_login(auditor)
+    assert client.post(reverse("clients:contact-move", args=[second.pk]), {"action": "up"}).status_code == 403
+    client.force_login(agent)
+    client.post(reverse("clients:contact-move", args=[second.pk]), {"action": "up"})
+    assert [c.name for c in wang.contacts.all()] == ["乙", "甲"]
+    client.post(reverse("clients:contact-move", args=[first.pk]), {"action": "remove"})
+    assert [c.name for c in wang.contacts.all()] == ["乙"]

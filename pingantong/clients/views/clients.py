@@ -110,6 +110,7 @@ class ClientDetailView(RestrictedDetailView):
             can_add_contact=user_may(user, "add", Contact(client=client)),
             phone_display=client.phone if reveal_phone else mask_phone(client.phone),
             contacts=[(c, c.phone if reveal_phone else mask_phone(c.phone)) for c in contacts],
+            can_change_contacts=user_may(user, "change", Contact(client=client)),
             consents=[
                 (ConsentPurpose(purpose).label, record)
                 for purpose, record in selectors.consent_states(client).items()
@@ -260,6 +261,23 @@ def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Contact not saved: %(e)s") % {"e": form.errors.as_text()})
     return redirect("clients:detail", pk=client.pk)
+
+
+@login_required
+@require_POST
+def contact_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a contact up or down the calling order, or remove it (`action` = up | down | remove)."""
+    contact = get_object_or_404(
+        Contact.objects.restrict(request.user, "view").select_related("client"), pk=pk
+    )
+    what = request.POST.get("action")
+    if what == "remove":
+        require_object_access(request, "delete", contact)
+        actions.remove_contact(contact=contact, by=request.user)
+    elif what in ("up", "down"):
+        require_object_access(request, "change", contact)
+        actions.move_contact(contact=contact, by=request.user, up=what == "up")
+    return redirect("clients:detail", pk=contact.client_id)
 
 
 @login_required

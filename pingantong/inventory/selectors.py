@@ -67,10 +67,13 @@ def supervised_devices() -> Any:
 
 def _latest_alarms(device_ids: list[int], since: dt.datetime) -> dict[int, list[str]]:
     latest: dict[int, tuple[dt.datetime, list[str]]] = {}
-    rows = DeviceEventRecord.objects.filter(
-        device_id__in=device_ids, kind="alarm", received_at__gte=since
-    ).values_list("device_id", "received_at", "alarms")
-    for device_id, at, alarms in rows:
+    wanted = set(device_ids)
+    rows = DeviceEventRecord.objects.filter(kind="alarm", received_at__gte=since, device__isnull=False)
+    if len(wanted) <= 500:  # a short IN list; a sweep over the fleet reads the window instead
+        rows = rows.filter(device_id__in=wanted)
+    for device_id, at, alarms in rows.values_list("device_id", "received_at", "alarms"):
+        if device_id not in wanted:
+            continue
         if device_id not in latest or at > latest[device_id][0]:
             latest[device_id] = (at, list(alarms or []))
     return {k: v[1] for k, v in latest.items()}

@@ -157,3 +157,16 @@ def test_navigation_offers_installations_to_field_workers(client):
 
     labels = [i["url"] for i in items_for(make_user(Role.FIELD_WORKER, TOWN_A))]
     assert reverse("inventory:install-list") in labels and reverse("inventory:health") in labels
+
+
+def test_api_installations_list_is_query_bounded(api_client, django_assert_max_num_queries):
+    worker = make_user(Role.FIELD_WORKER, TOWN_A)
+    for _ in range(4):
+        installation = actions.start_installation(client=make_client(), installer=worker)
+        actions.record_home_test(installation=installation, signal_bars=4, mobility="independent")
+        actions.bind_installation_device(installation=installation, item=new_item())
+    api_client.force_authenticate(worker)
+    with django_assert_max_num_queries(10):
+        data = api_client.get("/api/v1/inventory/installations/").json()
+    rows = data["results"] if isinstance(data, dict) else data
+    assert len(rows) == 4 and all(len(r["items"]) == 1 for r in rows)

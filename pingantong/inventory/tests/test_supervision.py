@@ -154,3 +154,11 @@ def test_periodic_tasks_run_the_sweeps():
 
 def test_item_helper_reaches_installed_state():
     assert item_in_state(StockState.INSTALLED).state == StockState.INSTALLED
+
+
+def test_benchmark_sweep_opens_exactly_one_task_per_silent_device():
+    from pingantong.inventory.bench import bench_device_supervision
+
+    figures = {f["name"]: f for f in bench_device_supervision(0.002)["figures"]}
+    assert figures["opened exactly the silent ones"]["value"] == 1
+    assert figures["duplicates on re-run"]["value"] == 0

@@ -155,13 +155,34 @@ def _check_web_lists(client, model, user, own, may_view: bool, sibling) -> None:
         assert sibling.pk not in shown, route.name
 
 
+def _check_admin_changelist(client, model, role, own, may_view: bool, sibling) -> None:
+    """A staff user with the model's Django view permission, holding `role` for town A: the admin
+    change list shows A's record iff the policy lets the role view, never B's."""
+    from django.contrib.auth.models import Permission
+
+    if model not in admin.site._registry:
+        return
+    staff = make_user(role, TOWN_A, is_staff=True)
+    staff.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label=model._meta.app_label, codename=f"view_{model._meta.model_name}"
+        )
+    )
+    client.force_login(staff)
+    response = client.get(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+    assert response.status_code == 200, response.status_code
+    shown = {obj.pk for obj in response.context["cl"].result_list}
+    assert (own.pk in shown) is may_view, "admin: own-town record"
+    assert sibling.pk not in shown, "admin: sibling-town record"
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("label", VIEWABLE)
 def test_each_role_sees_exactly_its_regions_records_through_api_and_pages(
     label, api_client, client, subtests
 ):
     """For each role: held for town A, it sees A's record iff the policy lets it view, never
-    sibling B's; held for the district, it sees both iff it may view (prefix = subtree).
+    sibling B's (API list and detail, web list pages, admin change list); held for the district, it sees both iff it may view (prefix = subtree).
     The records are made once per model; each role is a subtest, reported on its own."""
     model, own, sibling = _setup(label)
     for role in ROLES:
@@ -170,6 +191,7 @@ def test_each_role_sees_exactly_its_regions_records_through_api_and_pages(
             town_user = make_user(role, TOWN_A)
             _check_api(api_client, model, town_user, own, may_view, sibling, False)
             _check_web_lists(client, model, town_user, own, may_view, sibling)
+            _check_admin_changelist(client, model, role, own, may_view, sibling)
             district_user = make_user(role, DISTRICT)
             _check_api(api_client, model, district_user, own, may_view, sibling, may_view)
 

@@ -132,6 +132,8 @@ def kpis(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
         .annotate(
             claimed=Count("pk"),
             closed=Count("pk", filter=Q(status=AlarmStatus.CLOSED)),
+            reviewed=Count("pk", filter=Q(reviewed_at__isnull=False)),
+            reviewed_serious=Count("pk", filter=Q(reviewed_at__isnull=False, review_required=True)),
         )
         .order_by("-claimed")[:50]
     )
@@ -150,6 +152,10 @@ def kpis(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
                 "agent": row["claimed_by__display_name"] or row["claimed_by__username"],
                 "claimed": row["claimed"],
                 "closed": row["closed"],
+                # Quality audit (DOMAIN.md): ≥ 2 reviewed per agent per month, one an emergency.
+                "reviewed": row["reviewed"],
+                "reviewed_serious": row["reviewed_serious"],
+                "audit_ok": row["reviewed"] >= 2 and row["reviewed_serious"] >= 1,
             }
             for row in per_agent
         ],

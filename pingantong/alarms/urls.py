@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.QueueView.as_view(), name="queue"),
     path("rows/", views.QueueRowsView.as_view(), name="rows"),
     path("kpis/", views.kpis, name="kpis"),
+    path("history/", views.HistoryView.as_view(), name="history"),
     path("<int:pk>/", views.AlarmDetailView.as_view(), name="detail"),
     path("<int:pk>/timeline/", views.TimelineView.as_view(), name="timeline"),
     path("<int:pk>/claim/", views.claim, name="claim"),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,9 +27,11 @@ from pingantong.core.views import (
 )
 
 from . import actions, selectors
-from .choices import ACTIVE_STATUSES, MANUAL_STEPS, Outcome, StepKind
+from .choices import ACTIVE_STATUSES, MANUAL_STEPS, AlarmStatus, AlarmType, Outcome, StepKind
 from .context import screen_context
 from .models import Alarm
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _console_settings() -> dict[str, Any]:
@@ -62,6 +68,45 @@ class QueueRowsView(QueueView):
     """The queue's rows alone: the polling fallback swaps these in every few seconds."""
 
     template_name = "alarms/_rows.html"
+
+
+class HistoryView(RestrictedListView):
+    """Closed and past alarms: filter by outcome, type, date, "review pending" (supervisors' worklist
+    for S02 reviews and the monthly quality audit)."""
+
+    model = Alarm
+    template_name = "alarms/history.html"
+    context_object_name = "alarms"
+    paginate_by = 50
+
+    def get_queryset(self):
+        qs = super().get_queryset().select_related("client", "claimed_by", "closed_by", "reviewed_by")
+        q = self.request.GET
+        if q.get("review") == "pending":
+            qs = qs.filter(review_required=True, reviewed_at__isnull=True, status=AlarmStatus.CLOSED)
+        if q.get("status") in AlarmStatus.values:
+            qs = qs.filter(status=q["status"])
+        if q.get("alarm_type") in AlarmType.values:
+            qs = qs.filter(alarm_type=q["alarm_type"])
+        if q.get("outcome") in Outcome.values:
+            qs = qs.filter(outcome=q["outcome"])
+        if (day := parse_date(q.get("from", "") or "")) is not None:
+            qs = qs.filter(raised_at__gte=datetime.combine(day, time.min, tzinfo=LOCAL_TZ))
+        if (day := parse_date(q.get("to", "") or "")) is not None:
+            qs = qs.filter(raised_at__lt=datetime.combine(day + timedelta(days=1), time.min, tzinfo=LOCAL_TZ))
+        if text := (q.get("q") or "").strip():
+            qs = qs.filter(Q(device_ident__icontains=text) | Q(client__name__icontains=text))
+        return qs.order_by("-raised_at", "-pk")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx |= {
+            "types": AlarmType.choices,
+            "outcomes": Outcome.choices,
+            "statuses": AlarmStatus.choices,
+            "query": self.request.GET,
+        }
+        return ctx
 
 
 class AlarmDetailView(RestrictedDetailView):

@@ -114,3 +114,28 @@ def test_home_widget_counts_waiting_alarms(web, elder):
     actions.escalate_unclaimed()
     html = web.get("/").content.decode()
     assert 'data-testid="alarms-widget"' in html and ">2<" in html.replace(" ", "").replace("\n", "")
+
+
+def test_history_lists_reviews_pending_for_supervisor(client, supervisor, agent, elder):
+    serious = actions.raise_alarm(alarm_type="fall", client=elder)
+    actions.close_alarm(alarm_id=serious.pk, user=agent, outcome="hospital", note="送医")
+    plain = actions.raise_alarm(alarm_type="sos", device_ident="9")
+    actions.close_alarm(alarm_id=plain.pk, user=agent, outcome="false_alarm")
+    client.force_login(supervisor)
+    html = client.get(reverse("alarms:history") + "?review=pending").content.decode()
+    assert f'href="/alarms/{serious.pk}/"' in html and f'href="/alarms/{plain.pk}/"' not in html
+    everything = client.get(reverse("alarms:history") + "?q=9").content.decode()
+    assert f'href="/alarms/{plain.pk}/"' in everything
+
+
+def test_kpis_count_quality_audit_reviews_per_agent(supervisor, user_factory, agent, elder):
+    from pingantong.alarms.selectors import kpis
+
+    other_supervisor = user_factory("supervisor", "350404000000")
+    for outcome, note in (("ambulance", "120"), ("false_alarm", "")):
+        alarm = actions.raise_alarm(alarm_type="sos", client=elder)
+        actions.claim_alarm(alarm_id=alarm.pk, user=agent)
+        actions.close_alarm(alarm_id=alarm.pk, user=agent, outcome=outcome, note=note)
+        actions.review_alarm(alarm_id=alarm.pk, user=other_supervisor)
+    [row] = kpis(supervisor)["per_agent"]
+    assert row["reviewed"] == 2 and row["reviewed_serious"] == 1 and row["audit_ok"]

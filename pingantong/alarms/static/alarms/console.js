@@ -91,7 +91,8 @@
     var waiting = document.querySelectorAll('tr.alarm-row[data-status="open"]');
     if (!waiting.length) return;
     var top = 9;
-    waiting.forEach(function (r) { top = Math.min(top, Number(r.dataset.priority)); });
+    // An escalated alarm (unclaimed past the limit) sounds like priority 1 whatever its priority.
+    waiting.forEach(function (r) { top = Math.min(top, r.dataset.escalated ? 1 : Number(r.dataset.priority)); });
     var p = PATTERN[Math.min(top, 3)];
     if (Date.now() - lastBeep >= p[2]) { lastBeep = Date.now(); if (state.sound) beep(p[0], p[1]); }
   }

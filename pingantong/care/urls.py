@@ -13,6 +13,7 @@ urlpatterns = [
     path("visits/<int:pk>/", visits.visit_page, name="visit"),
     path("coverage/", coverage.coverage_page, name="coverage"),
     path("support/", support.support_page, name="support"),
+    path("activities/<int:pk>/", support.activity_page, name="activity"),
     path("clients/<int:client_id>/life-sign/", lifesigns.client_life_sign, name="client-life-sign"),
     path("clients/<int:client_id>/support/", support.client_support, name="client-support"),
 ]

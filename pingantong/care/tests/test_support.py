@@ -145,3 +145,23 @@ def test_client_support_page_records_a_session_with_intervention_and_a_referral(
     assert Referral.objects.filter(client=c).count() == 2
     client.post(url, {"form": "referral", "kind": "partner", "reason": "x"})  # no partner: refused
     assert Referral.objects.filter(client=c).count() == 2
+
+
+def test_activity_sign_up_from_the_client_page_and_attendance(client_factory, user_factory, client, now):
+    from django.utils import timezone
+
+    c = client_factory()
+    activity = Activity.objects.create(
+        title="健康讲座",
+        kind="health_talk",
+        region_id="350404001000",
+        starts_at=timezone.now() + dt.timedelta(days=2),
+        location="社区活动室",
+    )
+    client.force_login(user_factory("agent", "350404001000"))
+    client.post(reverse("care:client-support", args=[c.pk]), {"form": "activity", "activity": activity.pk})
+    signup = activity.signups.get()
+    assert signup.client == c and signup.attended is None
+    client.post(reverse("care:activity", args=[activity.pk]), {"attended": [str(signup.pk)]})
+    signup.refresh_from_db()
+    assert signup.attended is True

@@ -72,7 +72,12 @@ def client_support(request: HttpRequest, client_id: int) -> HttpResponse:
         if not user_may(request.user, "add", CounsellingSession(region_id=client.region_id)):
             raise PermissionDenied
         try:
-            if request.POST.get("form") == "counselling":
+            if request.POST.get("form") == "activity":
+                activity = get_object_or_404(
+                    Activity.objects.restrict(request.user, "view"), pk=request.POST.get("activity") or 0
+                )
+                actions.sign_up_for_activity(activity=activity, client=client, by=request.user)
+            elif request.POST.get("form") == "counselling":
                 counselling_form = CounsellingForm(request.POST)
                 if not counselling_form.is_valid():
                     raise ValidationError(counselling_form.errors.get_json_data())
@@ -102,3 +107,26 @@ def client_support(request: HttpRequest, client_id: int) -> HttpResponse:
             .select_related("partner")[:20],
         },
     )
+
+
+@login_required
+def activity_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One activity (S18): who signed up, and ticking who attended."""
+    from django.contrib import messages
+    from django.shortcuts import get_object_or_404, redirect
+    from django.utils.translation import gettext as _
+
+    from pingantong.core.views import require_object_access
+
+    from .. import actions
+
+    activity = get_object_or_404(Activity.objects.restrict(request.user, "view"), pk=pk)
+    signups = activity.signups.select_related("client").order_by("signed_up_at")
+    if request.method == "POST":
+        require_object_access(request, "change", activity)
+        attended = {int(v) for v in request.POST.getlist("attended") if v.isdigit()}
+        for signup in signups:
+            actions.record_attendance(signup=signup, attended=signup.pk in attended)
+        messages.success(request, _("Saved."))
+        return redirect("care:activity", pk=activity.pk)
+    return render(request, "care/activity.html", {"activity": activity, "signups": signups})

@@ -233,12 +233,17 @@ def advance_confirmation(
     )
 
 
-def escalate_overdue_tasks(*, now: dt.datetime | None = None) -> list[int]:
+def escalate_overdue_tasks(*, now: dt.datetime | None = None, limit: int = 2000) -> list[int]:
     """Every active task past its due time moves on: confirmations to their next step, other tasks
-    to the next level of people. Each escalation sets a new due time, so a re-run does nothing."""
+    to the next level of people. Each escalation sets a new due time, so a re-run does nothing.
+    At most `limit` per run, longest overdue first: the next run (5 minutes later) takes the rest."""
     now = now or timezone.now()
     moved = []
-    overdue = Task.objects.filter(status__in=ACTIVE_STATUSES, due_at__lt=now).select_related("client")
+    overdue = (
+        Task.objects.filter(status__in=ACTIVE_STATUSES, due_at__lt=now)
+        .select_related("client")
+        .order_by("due_at", "id")[:limit]
+    )
     for task in overdue.iterator(chunk_size=500):
         if task.kind in CHAINS and task.step:
             advance_confirmation(task=task, reason=f"Step {task.step} overdue", now=now)

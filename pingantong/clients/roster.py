@@ -21,7 +21,7 @@ from openpyxl import Workbook, load_workbook
 
 from pingantong.core.access import user_may_in_region
 from pingantong.core.masking import mask_address, mask_phone
-from pingantong.regions.models import Region
+from pingantong.regions.models import Region, RegionLevel
 
 from . import crypto
 from .choices import AbilityGrade, Category, ClientStatus, LivingSituation, PayingScheme, Relation, RiskTier
@@ -212,7 +212,7 @@ def read_roster(data: bytes, *, user: Any) -> RosterReport:
     if missing:
         return RosterReport(rows=[], errors=[_("Missing columns: %(c)s") % {"c": ", ".join(missing)}])
     fields = [HEADER_TO_FIELD.get(h) for h in header]
-    regions = set(Region.objects.filter(code__startswith="35").values_list("code", flat=True))
+    regions = set(Region.objects.filter(level=RegionLevel.VILLAGE).values_list("code", flat=True))
     report = RosterReport(rows=[])
     seen: dict[str, int] = {}
     for number, raw in enumerate(rows_iter, start=2):

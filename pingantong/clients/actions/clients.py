@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pingantong.regions.models import Region, RegionLevel
+
 from .. import crypto
 from ..choices import (
     Category,
@@ -119,6 +121,13 @@ def _clean_fields(values: dict[str, Any]) -> dict[str, Any]:
         if bad:
             raise ValidationError({"categories": _("Unknown category: %(v)s") % {"v": ", ".join(bad)}})
         values["categories"] = sorted(set(values["categories"]), key=Category.values.index)
+    if (
+        "region_id" in values
+        and not Region.objects.filter(code=values["region_id"], level=RegionLevel.VILLAGE).exists()
+    ):
+        raise ValidationError(
+            {"region": _("Choose the client's village or community (a 12-digit village code).")}
+        )
     for name in ("phone", "phone2"):
         if values.get(name) and not is_phone_number(values[name]):
             raise ValidationError({name: _("Not a phone number: %(p)s") % {"p": values[name]}})

@@ -111,3 +111,11 @@ def test_contacts_move_and_removal_keep_a_gapless_calling_order(agent):
     assert [x.name for x in client.contacts.all()] == ["甲", "丙", "乙"]
     actions.remove_contact(contact=a, by=agent)
     assert [(x.name, x.priority) for x in client.contacts.all()] == [("丙", 1), ("乙", 2)]
+
+
+def test_a_client_belongs_to_a_village_not_a_town(agent):
+    with pytest.raises(ValidationError) as exc:
+        actions.register_client(
+            id_number=make_test_id_number(sequence=403), by=agent, name="甲", region_id="350404001000"
+        )
+    assert "region" in exc.value.message_dict

@@ -189,6 +189,7 @@ def bench_sos_to_screen(scale: float) -> dict[str, Any]:
             "target": TARGET_SOS_TO_SCREEN_P99_MS,
             "ceiling": echo_p99,
         },
+        {"name": "SOS → ACK (stored), load, p50", "value": _percentile(data["load_ack"], 0.5), "unit": "ms"},
         {"name": "background terminals", "value": data["background_terminals"], "unit": "term"},
         {"name": "background load", "value": data["background_msgs_per_s"], "unit": "msg/s"},
     ]

@@ -46,7 +46,7 @@ def prepare_settlement(*, region_code: str, month: date, rate: Decimal | None = 
     if settlement.status == SettlementStatus.RETURNED:
         settlement.status = SettlementStatus.DRAFT
     settlement.save()
-    settlement.lines.all().delete()
+    SettlementLine.objects.filter(settlement=settlement).delete()
     SettlementLine.objects.bulk_create(
         [
             SettlementLine(

@@ -81,7 +81,7 @@ def eligible_clients(region_code: str, month: date):
     )
 
 
-def delivered_evidence(client_ids: list[int], month: date) -> dict[int, dict[str, list[int]]]:
+def delivered_evidence(client_ids: list[int], month: date) -> dict[int, dict]:
     """Per client, the ids of what proves service was delivered in the month, by kind."""
     from pingantong.alarms.models import Alarm
     from pingantong.care.choices import CallResult, TaskKind, TaskOutcome, TaskStatus
@@ -134,7 +134,7 @@ def compute_settlement(*, region_code: str, month: date, rate: Decimal | None = 
         if not proof:
             without += 1
             continue
-        count = sum(proof["counts"].values())  # type: ignore[union-attr]
+        count = sum(proof["counts"].values())  # type: ignore[attr-defined]
         lines.append(ComputedLine(pk, name, region_id, "basic", rate, proof, count))
     lines.extend(installation_lines(region_code, month))
     lines.extend(client_paid_lines(region_code, month))
@@ -161,7 +161,7 @@ def installation_lines(region_code: str, month: date) -> list[ComputedLine]:
     installations = Installation.objects.filter(
         client_id__in=first_by_client, status=InstallationStatus.DONE
     ).select_related("client")
-    subsidised = defaultdict(Decimal)
+    subsidised: dict[int, Decimal] = defaultdict(Decimal)
     for client_id, amount in Charge.objects.filter(
         client_id__in=first_by_client, uses_basic_subsidy=True, voided_at__isnull=True
     ).values_list("client_id", "subsidy_amount"):

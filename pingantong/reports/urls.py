@@ -1,6 +1,16 @@
-"""Web pages of the reports app (mounted at /reports/)."""
+"""Reports pages (mounted at /reports/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("prepare/", views.prepare, name="prepare"),
+    path("progress/", views.progress, name="progress"),
+    path("settlements/<int:pk>/", views.settlement_detail, name="settlement"),
+    path("settlements/<int:pk>/xlsx/", views.settlement_xlsx, name="settlement-xlsx"),
+    path("settlements/<int:pk>/<str:action>/", views.settlement_action, name="settlement-action"),
+    path("lines/<int:pk>/<str:action>/", views.line_action, name="line-action"),
+]

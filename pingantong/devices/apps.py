@@ -17,3 +17,12 @@ class DevicesConfig(AppConfig):
         pipeline.register_rule(rules.life_sign_rule)
         pipeline.register_applier(pipeline.UpdateDeviceState, actions.apply_device_state_updates, batch=True)
         pipeline.register_applier(pipeline.RecordLifeSign, actions.record_life_signs, batch=True)
+
+        # Registry changes (binding a device to a person, SIM numbers) and commands are audited (X2);
+        # the telemetry tables are not: they are written thousands of times a second by the gateway.
+        from pingantong.core.audit import audit_changes
+        from pingantong.devices.models import Device, DownlinkCommand, WebhookVendor
+
+        audit_changes(Device, mask_fields=["sim_number"])
+        audit_changes(DownlinkCommand)
+        audit_changes(WebhookVendor, mask_fields=["secret"])

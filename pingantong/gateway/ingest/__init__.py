@@ -184,28 +184,52 @@ class Ingestor:
                     item = self._pending.popleft()
                     batch.append(item)
                     count += len(item[0])
-                frames = [f for group, _ in batch for f in group]
+                groups = [list(group) for group, _ in batch]
                 try:
-                    stored = await loop.run_in_executor(self._writer, self._write, frames)
-                except Exception as exc:
-                    self.metrics.storage_failures += 1
-                    log.error(
-                        "storing a batch of %d frames failed: %r; none is acknowledged", len(frames), exc
-                    )
-                    for _, fut in batch:
+                    outcomes = await loop.run_in_executor(self._writer, self._write_groups, groups)
+                except Exception as exc:  # the executor itself failed
+                    outcomes = [exc] * len(batch)
+                frames_ok = 0
+                for (_group, fut), outcome in zip(batch, outcomes, strict=True):
+                    if isinstance(outcome, Exception):
+                        self.metrics.storage_failures += 1
                         if not fut.done():
-                            fut.set_exception(StorageError(str(exc)))
-                    continue
-                self.metrics.batches += 1
-                self.metrics.frames_stored += len(frames)
-                self.metrics.largest_batch = max(self.metrics.largest_batch, len(frames))
-                i = 0
-                for group, fut in batch:
-                    if not fut.done():
-                        fut.set_result(stored[i : i + len(group)])
-                    i += len(group)
+                            fut.set_exception(StorageError(str(outcome)))
+                    else:
+                        frames_ok += len(outcome)
+                        if not fut.done():
+                            fut.set_result(outcome)
+                if frames_ok:
+                    self.metrics.batches += 1
+                    self.metrics.frames_stored += frames_ok
+                    self.metrics.largest_batch = max(self.metrics.largest_batch, frames_ok)
             if self._closing and not self._pending and not self._urgent:
                 return
+
+    def _write_groups(self, groups: list[list[FrameIn]]) -> list[list[Stored] | Exception]:
+        """Store every submission of a batch in one transaction; if that fails, store them one by
+        one, so that one frame the database refuses fails only its own connection's submission."""
+        try:
+            stored = self._write([f for group in groups for f in group])
+        except Exception as exc:
+            if len(groups) == 1:
+                log.error("storing %d frames failed: %r; not acknowledged", len(groups[0]), exc)
+                return [exc]
+            log.warning("batch of %d submissions failed (%r); storing them one by one", len(groups), exc)
+            return [self._write_one(group) for group in groups]
+        out: list[list[Stored] | Exception] = []
+        i = 0
+        for group in groups:
+            out.append(stored[i : i + len(group)])
+            i += len(group)
+        return out
+
+    def _write_one(self, group: list[FrameIn]) -> list[Stored] | Exception:
+        try:
+            return self._write(group)
+        except Exception as exc:
+            log.error("storing %d frames failed: %r; not acknowledged", len(group), exc)
+            return exc
 
     def _write(self, frames: list[FrameIn]) -> list[Stored]:
         close_old_connections()

@@ -34,10 +34,22 @@ def _allocate(cursor: Any, table: str, count: int) -> list[int]:
 
 
 def _insert(cursor: Any, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    if rows:
-        cols = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', rows)  # noqa: S608 - table names from model meta, values bound
+    """Insert rows: executemany on SQLite (a C loop, no round trips); multi-row VALUES in chunks on
+    PostgreSQL, where executemany costs a round trip per row."""
+    if not rows:
+        return
+    cols = ", ".join(f'"{c}"' for c in columns)
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    if connection.vendor != "postgresql":
+        cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES {one}', rows)  # noqa: S608 - table names from model meta
+        return
+    for start in range(0, len(rows), PG_CHUNK):
+        chunk = rows[start : start + PG_CHUNK]
+        params = [value for row in chunk for value in row]
+        cursor.execute(f'INSERT INTO "{table}" ({cols}) VALUES {", ".join([one] * len(chunk))}', params)  # noqa: S608
+
+
+PG_CHUNK = 500
 
 
 RAW_COLUMNS = (
@@ -95,6 +107,16 @@ VITALS_COLUMNS = (
 SENSOR_COLUMNS = ("device_id", "recorded_at", "received_at", "event_id", "state", "alarms")
 
 
+def _text(value: str, limit: int) -> str:
+    """PostgreSQL text cannot hold NUL; terminals (and random bytes) can send them."""
+    return value[:limit].replace("\x00", "\ufffd")
+
+
+def _json(value: Any) -> str:
+    """JSON for jsonb: PostgreSQL refuses the \\u0000 escape as well."""
+    return json.dumps(value, default=str, ensure_ascii=False).replace("\\u0000", "\\ufffd")
+
+
 def store_batch(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], list[StoredEvent]]:
     """Write a batch of frames in one transaction; returns per-frame ids and the events for rules."""
     from pingantong.devices.models import (
@@ -112,7 +134,7 @@ def store_batch(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], lis
         wanted: dict[str, set[str]] = {}
         for f in frames:
             for ident in {identity_of(f), *(e.device_id for e in f.events)} - {""}:
-                wanted.setdefault(f.protocol, set()).add(ident)
+                wanted.setdefault(f.protocol, set()).add(_text(ident, 64))
         devices: dict[tuple[str, str], DeviceRef] = {}
         for protocol, idents in wanted.items():
             rows = Device.objects.filter(protocol=protocol, identity__in=idents).values_list(
@@ -141,11 +163,11 @@ def store_batch(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], lis
                     raw_id,
                     f.protocol,
                     frame_device.pk if frame_device else None,
-                    ident[:64],
-                    f.peer[:64],
+                    _text(ident, 64),
+                    _text(f.peer, 64),
                     received,
                     f.raw,
-                    (f.error or "")[:255],
+                    _text(f.error or "", 255),
                     node,
                 )
             )
@@ -159,15 +181,15 @@ def store_batch(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], lis
                         event_id,
                         device_pk,
                         e.protocol,
-                        e.device_id[:64],
-                        e.message[:32],
+                        _text(e.device_id, 64),
+                        _text(e.message, 32),
                         e.kind,
                         json.dumps(e.alarms),
                         dt(e.device_time) if e.device_time else None,
                         received,
                         e.archived,
                         e.serial,
-                        json.dumps(e.to_json(include_extra=True), default=str, ensure_ascii=False),
+                        _json(e.to_json(include_extra=True)),
                         raw_id,
                         node,
                     )
@@ -239,9 +261,7 @@ def _series(
             )
         )
     if e.sensor is not None:
-        sensors.append(
-            (device_pk, at, received, event_id, json.dumps(e.sensor, default=str), json.dumps(e.alarms))
-        )
+        sensors.append((device_pk, at, received, event_id, _json(e.sensor), json.dumps(e.alarms)))
 
 
 def _update_inbox(model: Any, frames: Sequence[FrameIn], raw_ids: list[int], devices: dict) -> None:
@@ -260,28 +280,28 @@ def _update_inbox(model: Any, frames: Sequence[FrameIn], raw_ids: list[int], dev
         (row.protocol, row.identity): row
         for protocol in {p for p, _ in seen}
         for row in model.objects.filter(
-            protocol=protocol, identity__in=[i[:64] for p, i in seen if p == protocol]
+            protocol=protocol, identity__in=[_text(i, 64) for p, i in seen if p == protocol]
         )
     }
     created = []
     for (protocol, ident), (count, f, raw_id, alarms) in seen.items():
-        row = existing.get((protocol, ident[:64]))
+        row = existing.get((protocol, _text(ident, 64)))
         if row is None:
             created.append(
                 model(
                     protocol=protocol,
-                    identity=ident[:64],
+                    identity=_text(ident, 64),
                     first_seen_at=f.received_at,
                     last_seen_at=f.received_at,
                     frame_count=count,
-                    last_peer=f.peer[:64],
+                    last_peer=_text(f.peer, 64),
                     last_frame_id=raw_id,
                     last_alarms=alarms,
                 )
             )
         else:
             row.last_seen_at, row.frame_count = f.received_at, row.frame_count + count
-            row.last_peer, row.last_frame_id = f.peer[:64], raw_id
+            row.last_peer, row.last_frame_id = _text(f.peer, 64), raw_id
             if alarms:
                 row.last_alarms = alarms
             row.save(update_fields=["last_seen_at", "frame_count", "last_peer", "last_frame", "last_alarms"])

@@ -195,3 +195,39 @@ def test_events_stored_but_not_processed_are_replayed_on_restart():
     assert pipeline.recover_unprocessed(engine, gateway_node="node-a") == 1
     assert DeviceState.objects.get(device=device).last_life_sign_source == "sos"
     assert pipeline.recover_unprocessed(engine, gateway_node="node-a") == 0
+
+
+def test_nul_bytes_from_a_terminal_are_stored_not_refused():
+    """PostgreSQL text and jsonb refuse NUL; a terminal sending one must still be stored and acked."""
+    event = _event("ab\x00cd", message="A\x00L", alarms=["sos"], extra={"x": "\x00"})
+    _stored, handed = store_batch(
+        [FrameIn("watch", b"\x00[3G]", [event], peer="p\x00", error="bad\x00")], "n1"
+    )
+    record = DeviceEventRecord.objects.get(pk=handed[0].event_id)
+    assert record.device_identity == "ab\ufffdcd" and record.alarms == ["sos"]
+
+
+def test_one_refused_submission_does_not_fail_the_others_in_its_batch():
+    import asyncio
+
+    class Picky:
+        def __call__(self, frames, node):
+            if any(f.peer == "poison" for f in frames):
+                raise ValueError("refused by the database")
+            return store_batch(frames, node)
+
+    async def scenario():
+        ingestor = Ingestor(node="n1", store=Picky())
+        await ingestor.start()
+        good = FrameIn("watch", b"x", [_event("1", alarms=["sos"])], peer="ok")
+        bad = FrameIn("watch", b"y", [_event("2")], peer="poison")
+        results = await asyncio.gather(
+            ingestor.submit([good]), ingestor.submit([bad]), return_exceptions=True
+        )
+        await ingestor.stop()
+        return results
+
+    ok, refused = asyncio.run(scenario())
+    assert isinstance(refused, Exception) and not isinstance(ok, Exception)
+    assert DeviceEventRecord.objects.filter(device_identity="1").count() == 1
+    assert not DeviceEventRecord.objects.filter(device_identity="2").exists()

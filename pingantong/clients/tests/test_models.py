@@ -67,3 +67,13 @@ def test_category_filter_matches_any_of_several_categories():
     both = make_client(categories=[Category.LIVING_ALONE, Category.SEVERE_DISABILITY])
     make_client(categories=[Category.EMPTY_NEST])
     assert list(filter_category(Client.objects.all(), ["severe_disability"])) == [both]
+
+
+def test_bench_population_can_be_called_twice_without_id_collisions():
+    from pingantong.clients.bench import _populate
+
+    first = _populate(30)
+    second = _populate(30)
+    assert len(set(first) | set(second)) == 60
+    assert Client.objects.count() == 60
+    assert Client.objects.filter(id_number_hmac=crypto.blind_index(second[-1])).get().id_number == second[-1]

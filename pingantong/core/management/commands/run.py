@@ -59,7 +59,9 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         self.first_run_setup()
 
-        run_web = not wanted or "web" in wanted
+        run_web = (not wanted or "web" in wanted) and opts["port"] != 0  # port 0 turns the listener off
+        if opts["port"] == 0:
+            self.stdout.write("web: off (port 0)")
         service_names = [
             name for name in services.all_services() if not wanted or "services" in wanted or name in wanted
         ]

@@ -18,7 +18,7 @@ from pingantong.notifications.channels.base import (
 )
 from pingantong.notifications.choices import ChannelKind, MessageStatus, Purpose
 from pingantong.notifications.providers.aliyun import AliyunSms, AliyunVoice
-from pingantong.notifications.providers.smpp import SmppSms
+from pingantong.notifications.providers.smpp import SmppSms, run_coroutine
 from pingantong.notifications.providers.tencent import TencentSms
 from pingantong.notifications.tasks import deliver_message_task
 
@@ -341,6 +341,6 @@ def test_smpp_receiver_session_collects_receipts_and_keeps_the_link_alive():
             stop.set()
             await asyncio.wait_for(task, 5)
 
-        asyncio.run(run())
+        run_coroutine(run)  # asyncio.run, also when a browser test left a loop running in this thread
         assert smsc.enquire_links >= 1 and smsc.receipt_acks == 1
     assert receipts[0].provider_message_id == "m41" and receipts[0].delivered is True

@@ -68,8 +68,14 @@ def screen_context(alarm: Any, user: Any) -> dict[str, Any]:
         latest = [device["state"].latitude, device["state"].longitude]
     elif client is not None and client.home_lat is not None:
         latest = [client.home_lat, client.home_lon]
+    life_sign = None
+    if client is not None:
+        from pingantong.devices.selectors import last_life_sign_for_client
+
+        life_sign = last_life_sign_for_client(client.pk)
     return {
         "client": client,
+        "life_sign": life_sign,
         "contacts": contacts,
         "device_state": device["state"],
         "device_events": device["events"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..choices import MANUAL_STEPS, Outcome
-from ..models import Alarm, AlarmStep
+from ..models import Alarm, AlarmStep, Signal
 
 
 class AlarmSerializer(serializers.ModelSerializer):
@@ -74,3 +74,12 @@ class AlarmCloseInput(serializers.Serializer):
 
 class AlarmReviewInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class SignalSerializer(serializers.ModelSerializer):
+    device_id = serializers.CharField(source="device_ident", read_only=True)
+
+    class Meta:
+        model = Signal
+        fields = ["id", "signal_type", "device_id", "client", "region", "recorded_at", "data"]
+        read_only_fields = fields

@@ -10,17 +10,18 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from pingantong.core.api import RestrictedGenericViewSet
+from pingantong.core.api import RestrictedGenericViewSet, RestrictedReadOnlyViewSet
 
 from .. import actions, selectors
 from ..choices import AlarmStatus
-from ..models import Alarm, AlarmStep
+from ..models import Alarm, AlarmStep, Signal
 from .serializers import (
     AlarmCloseInput,
     AlarmDetailSerializer,
     AlarmReviewInput,
     AlarmSerializer,
     AlarmStepInput,
+    SignalSerializer,
 )
 
 
@@ -111,3 +112,11 @@ class AlarmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedG
         data = selectors.kpis(request.user)
         data["now"] = data["now"].isoformat()
         return Response(data)
+
+
+class SignalViewSet(RestrictedReadOnlyViewSet):
+    """Recorded device conditions that interrupted nobody (low battery, powered off …), newest first."""
+
+    queryset = Signal.objects.order_by("-recorded_at", "-pk")
+    serializer_class = SignalSerializer
+    filterset_fields = ["signal_type", "device_ident", "client"]

@@ -98,3 +98,13 @@ def test_kpis_count_answered_within_60_and_180_seconds(api_client, supervisor, a
     assert k["unclaimed_now"] == 2 and k["open_by_age"]["lt60"] == 1 and k["open_by_age"]["lt900"] == 3
     assert k["per_agent"][0]["claimed"] == 2
     assert late.pk
+
+
+def test_signals_are_listed_apart_from_alarms(api_client, agent, elder):
+    actions.record_signal(
+        signal_type="low_battery", device_ident="4700186508", client=elder, data={"battery_pct": 9}
+    )
+    api_client.force_authenticate(agent)
+    [row] = api_client.get("/api/v1/alarm-signals/?signal_type=low_battery").json()["results"]
+    assert row["device_id"] == "4700186508" and row["data"]["battery_pct"] == 9
+    assert api_client.get("/api/v1/alarms/?status=open").json()["results"] == []

@@ -255,8 +255,16 @@ class CounsellingSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
 
 
 class InterventionFlagViewSet(RestrictedReadOnlyViewSet):
+    """Active S17 warnings; `POST <id>/clear/` (supervisors) ends one once the station has taken over."""
+
     queryset = InterventionFlag.objects.filter(cleared_at__isnull=True)
     serializer_class = s.InterventionFlagSerializer
+    restrict_action = {"clear": "change"}
+
+    @action(detail=True, methods=["post"])
+    def clear(self, request: Request, pk=None) -> Response:
+        flag = actions.clear_intervention_flag(flag=self.get_object(), by=request.user)
+        return Response(s.InterventionFlagSerializer(flag).data)
 
 
 class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):

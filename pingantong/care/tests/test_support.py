@@ -165,3 +165,33 @@ def test_activity_sign_up_from_the_client_page_and_attendance(client_factory, us
     client.post(reverse("care:activity", args=[activity.pk]), {"attended": [str(signup.pk)]})
     signup.refresh_from_db()
     assert signup.attended is True
+
+
+def test_supervisor_clears_an_intervention_flag_an_agent_may_not(
+    client_factory, user_factory, api_client, now
+):
+    from pingantong.care.actions import flag_for_intervention
+
+    c = client_factory()
+    agent = user_factory("agent", "350404001000")
+    flag = flag_for_intervention(client=c, by=agent, reason="需要干预", now=now)
+    api_client.force_authenticate(agent)
+    assert api_client.post(reverse("care-intervention-flag-clear", args=[flag.pk])).status_code == 404
+    api_client.force_authenticate(user_factory("supervisor", "350404001000"))
+    assert api_client.post(reverse("care-intervention-flag-clear", args=[flag.pk])).status_code == 200
+    flag.refresh_from_db()
+    assert flag.cleared_at is not None
+
+
+def test_care_sweep_command_runs_the_jobs(client_factory):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    client_factory(categories=["living_alone"])
+    out = StringIO()
+    call_command("care_sweep", stdout=out)
+    text = out.getvalue()
+    assert "1 tasks opened" in text and "2 calls/visits opened" in text
+    call_command("care_sweep", "--only", "confirmation", stdout=out)
+    assert Task.objects.filter(kind="confirmation").count() == 1

@@ -56,11 +56,12 @@ class DeviceHealth:
         )
 
 
-def supervised_devices() -> Any:
-    """Every device serving a client: bound and active."""
+def supervised_devices(*, with_client: bool = True) -> Any:
+    """Every device serving a client: bound and active (the sweep needs no client rows)."""
+    related = ["device_type__profile", "state", "stock_item"] + (["client"] if with_client else [])
     return (
         Device.objects.filter(client__isnull=False, status=DeviceStatus.ACTIVE)
-        .select_related("device_type__profile", "state", "client", "stock_item")
+        .select_related(*related)
         .order_by("client_id", "pk")
     )
 
@@ -113,6 +114,29 @@ def health_of(devices: Iterable[Device], now: dt.datetime) -> list[DeviceHealth]
             health.problems.append(HealthProblem.FAULT)
         out.append(health)
     return out
+
+
+def maintenance_candidates(now: dt.datetime) -> Any:
+    """The supervised devices that *may* need maintenance, filtered in the database: silent beyond
+    their type's threshold, never heard, faulty in stock, or with a recent fault alarm. The sweep
+    then applies `health_of` to these only (the same rules, a fraction of the rows)."""
+    from django.db.models import Q
+
+    q = (
+        Q(state__isnull=True)
+        | Q(state__last_device_seen_at__isnull=True)
+        | Q(stock_item__state=StockState.FAULTY)
+    )
+    for device_type in DeviceType.objects.select_related("profile"):
+        cutoff = now - device_silence_threshold(device_type)
+        q |= Q(device_type_id=device_type.pk, state__last_device_seen_at__lt=cutoff)
+    recent = DeviceEventRecord.objects.filter(
+        kind="alarm", received_at__gte=now - ALARM_LOOKBACK, device__isnull=False
+    ).values_list("device_id", "alarms")
+    faulty = sorted({device_id for device_id, alarms in recent if "fault" in (alarms or [])})
+    if faulty:
+        q |= Q(pk__in=faulty)
+    return supervised_devices(with_client=False).filter(q)
 
 
 def health_of_device(device: Device, now: dt.datetime) -> DeviceHealth:

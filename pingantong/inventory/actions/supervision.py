@@ -15,7 +15,7 @@ from pingantong.devices.models import Device, DeviceEventRecord
 
 from ..choices import CheckResult, HealthProblem
 from ..models import DeviceCheck, TestCall
-from ..selectors import DeviceHealth, health_of, supervised_devices
+from ..selectors import DeviceHealth, health_of, maintenance_candidates, supervised_devices
 
 REMEDY_TARGET = dt.timedelta(hours=2)
 WEEKLY_WINDOW = dt.timedelta(days=7)
@@ -26,17 +26,22 @@ def _source_ref(device: Device) -> str:
     return f"device:{device.pk}"
 
 
+def _open_maintenance(source_ref: str | None = None) -> Any:
+    from pingantong.care.choices import ACTIVE_STATUSES, TaskKind
+    from pingantong.care.models import Task
+
+    qs = Task.objects.filter(kind=TaskKind.MAINTENANCE, status__in=ACTIVE_STATUSES)
+    return qs.filter(source_ref=source_ref) if source_ref is not None else qs
+
+
 def open_maintenance_task(
     *, device: Device, reason: str, now: dt.datetime, related: list | None = None
 ) -> tuple[Any, bool]:
     """Open a maintenance task for a device unless one is already open for it: (task, opened now)."""
     from pingantong.care.actions import open_task
-    from pingantong.care.choices import ACTIVE_STATUSES, TaskKind, TaskSource
-    from pingantong.care.models import Task
+    from pingantong.care.choices import TaskKind, TaskSource
 
-    existing = Task.objects.filter(
-        kind=TaskKind.MAINTENANCE, source_ref=_source_ref(device), status__in=ACTIVE_STATUSES
-    ).first()
+    existing = _open_maintenance(_source_ref(device)).order_by().first()
     if existing is not None:
         return existing, False
     task = open_task(
@@ -78,8 +83,12 @@ def supervise_devices(*, now: dt.datetime | None = None) -> list[Any]:
 
     now = now or timezone.now()
     opened = []
-    for health in health_of(supervised_devices(), now):
-        if not health.needs_maintenance:
+    # One query for the devices that already have an open task (not one per device).
+    busy = set(
+        _open_maintenance().filter(source_ref__startswith="device:").values_list("source_ref", flat=True)
+    )
+    for health in health_of(maintenance_candidates(now), now):
+        if not health.needs_maintenance or _source_ref(health.device) in busy:
             continue
         item = getattr(health.device, "stock_item", None)
         only_never = health.problems == [HealthProblem.NEVER_REPORTED] or set(health.problems) <= {
@@ -125,7 +134,7 @@ def run_weekly_check(*, now: dt.datetime | None = None) -> list[DeviceCheck]:
     week = iso_week(now)
     done = set(DeviceCheck.objects.filter(week=week).values_list("device_id", flat=True))
     results = []
-    for device in supervised_devices().filter(device_type__profile__weekly_check=True):
+    for device in supervised_devices(with_client=False).filter(device_type__profile__weekly_check=True):
         if device.pk in done:
             continue
         at, what = last_press_at(device, now)

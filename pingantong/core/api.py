@@ -7,8 +7,10 @@ from typing import Any
 
 from django.db import transaction
 from rest_framework import exceptions, viewsets
+from rest_framework.response import Response
 
 from .access import METHOD_ACTIONS, user_may
+from .audit import log_read, purpose_of
 from .drf import RolePermission, StandardPagination, exception_handler
 
 __all__ = [
@@ -31,6 +33,9 @@ class RestrictedViewSetMixin:
     """
 
     restrict_action: dict[str, str] = {}
+    # Sensitive fields (ID number, phone, address, health, location) that `retrieve` shows
+    # unmasked: each retrieve is then audit-logged with the purpose (X2). Empty: not logged.
+    audit_read_fields: tuple[str, ...] = ()
 
     def policy_action(self) -> str:
         name = getattr(self, "action", None)
@@ -69,13 +74,36 @@ class RestrictedViewSetMixin:
             obj = serializer.save()
             self.check_new_object(obj, "change")
 
+    def retrieve_logged(self) -> Response:
+        """DRF's retrieve, with the read logged before any data leaves."""
+        instance = self.get_object()  # type: ignore[attr-defined]
+        self.log_retrieve(instance)
+        return Response(self.get_serializer(instance).data)  # type: ignore[attr-defined]
+
+    def log_retrieve(self, obj: Any) -> None:
+        if self.audit_read_fields:
+            request = self.request  # type: ignore[attr-defined]
+            log_read(
+                user=request.user,
+                obj=obj,
+                fields=self.audit_read_fields,
+                purpose=purpose_of(request),
+                request=request,
+            )
+
 
 class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
     """CRUD viewset over a restricted model."""
 
+    def retrieve(self, request, *args, **kwargs):
+        return self.retrieve_logged()
+
 
 class RestrictedReadOnlyViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Read-only viewset over a restricted model."""
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.retrieve_logged()
 
 
 class RestrictedGenericViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):

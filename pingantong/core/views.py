@@ -21,6 +21,7 @@ from django.views.generic import CreateView, DeleteView, DetailView, ListView, U
 from pingantong.accounts.choices import Role
 
 from .access import user_may
+from .audit import log_read, purpose_of
 
 if TYPE_CHECKING:
     from pingantong.accounts.models import User
@@ -41,7 +42,22 @@ class RestrictedListView(RestrictedQuerysetMixin, ListView):
 
 
 class RestrictedDetailView(RestrictedQuerysetMixin, DetailView):
-    pass
+    """Detail page of a restricted record. Set `audit_read_fields` to the sensitive fields the page
+    shows unmasked; each view is then audit-logged with the purpose (`?purpose=` or X-Purpose)."""
+
+    audit_read_fields: tuple[str, ...] = ()
+
+    def get_object(self, queryset=None):
+        obj = super().get_object(queryset)
+        if self.audit_read_fields:
+            log_read(
+                user=self.request.user,
+                obj=obj,
+                fields=self.audit_read_fields,
+                purpose=purpose_of(self.request),
+                request=self.request,
+            )
+        return obj
 
 
 class RestrictedFormMixin(RestrictedQuerysetMixin):

@@ -3,18 +3,26 @@ active intervention warnings, open referrals and coming activities."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pingantong.accounts.choices import ALL_ROLES
-from pingantong.core.views import require_role
+from pingantong.clients.models import Client
+from pingantong.core.access import user_may
+from pingantong.core.views import require_object_access, require_role
 
+from .. import actions
 from ..choices import DirectoryCategory, ReferralStatus
-from ..models import Activity, DirectoryEntry, PartnerOrganisation, Referral
+from ..forms import CounsellingForm, ReferralForm
+from ..models import Activity, CounsellingSession, DirectoryEntry, PartnerOrganisation, Referral
 from ..selectors.worklist import active_flags
+from .tasks import _error_text
 
 
 @login_required
@@ -52,19 +60,6 @@ def support_page(request: HttpRequest) -> HttpResponse:
 def client_support(request: HttpRequest, client_id: int) -> HttpResponse:
     """Record a counselling session (S16, with the S17 intervention flag) or a referral (S20, S21) for
     one client; shows the client's sessions and referrals."""
-    from django.contrib import messages
-    from django.core.exceptions import PermissionDenied, ValidationError
-    from django.shortcuts import get_object_or_404, redirect
-    from django.utils.translation import gettext as _
-
-    from pingantong.clients.models import Client
-    from pingantong.core.access import user_may
-
-    from .. import actions
-    from ..forms import CounsellingForm, ReferralForm
-    from ..models import CounsellingSession
-    from .tasks import _error_text
-
     client = get_object_or_404(Client.objects.restrict(request.user, "view"), pk=client_id)
     partners = PartnerOrganisation.objects.restrict(request.user, "view").filter(active=True)
     counselling_form, referral_form = CounsellingForm(), ReferralForm(partners=partners)
@@ -112,14 +107,6 @@ def client_support(request: HttpRequest, client_id: int) -> HttpResponse:
 @login_required
 def activity_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One activity (S18): who signed up, and ticking who attended."""
-    from django.contrib import messages
-    from django.shortcuts import get_object_or_404, redirect
-    from django.utils.translation import gettext as _
-
-    from pingantong.core.views import require_object_access
-
-    from .. import actions
-
     activity = get_object_or_404(Activity.objects.restrict(request.user, "view"), pk=pk)
     signups = activity.signups.select_related("client").order_by("signed_up_at")
     if request.method == "POST":

@@ -75,7 +75,11 @@ def filter_device_types(qs: QuerySet[Any], device_types: list[str]) -> QuerySet[
 
     names = {f.name for f in Device._meta.get_fields()}
     if "client" in names:
-        lookup: dict[str, Any] = {"device_type_id__in": device_types, "client__isnull": False}
+        lookup: dict[str, Any] = {
+            "device_type_id__in": device_types,
+            "client__isnull": False,
+            "status": "active",
+        }
         ids = Device.objects.filter(**lookup).values("client_id")
         return qs.filter(pk__in=ids)
     return qs.none()
@@ -102,6 +106,7 @@ def latest_position(client: Any) -> Position | None:
             "device__client": client,
             "latitude__isnull": False,
             "longitude__isnull": False,
+            "position_valid": True,
         }
         state = DeviceState.objects.filter(**lookup).order_by("-position_at").first()
         if state is not None and state.latitude is not None and state.longitude is not None:

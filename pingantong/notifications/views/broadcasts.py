@@ -36,6 +36,12 @@ CATEGORY_CHOICES = [
 ]
 
 
+def _device_type_choices() -> list[tuple[str, str]]:
+    from pingantong.devices.models import DeviceType
+
+    return [(t.code, t.name) for t in DeviceType.objects.order_by("code")]
+
+
 class BroadcastListView(RestrictedListView):
     model = Broadcast
     template_name = "notifications/broadcast_list.html"
@@ -65,8 +71,11 @@ class BroadcastForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    device_types = forms.CharField(
-        label=gettext_lazy("Device types (codes, comma-separated; empty = all)"), required=False
+    device_types = forms.MultipleChoiceField(
+        label=gettext_lazy("Device types (none = all)"),
+        choices=_device_type_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     include_contacts = forms.BooleanField(label=gettext_lazy("Also send to their contacts"), required=False)
     channel = forms.ChoiceField(
@@ -105,7 +114,7 @@ def broadcast_create(request: HttpRequest) -> HttpResponse:
                 categories=data["categories"],
                 include_contacts=data["include_contacts"],
                 explanation=text,
-                device_types=[c.strip() for c in data["device_types"].split(",") if c.strip()],
+                device_types=list(data["device_types"]),
                 channel=data["channel"] or ChannelKind.SMS,
                 created_by=request.user,
             )

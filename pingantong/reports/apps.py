@@ -11,6 +11,7 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from pingantong.core import navigation
 
+        from . import tasks  # noqa: F401 - registers the periodic tasks
         from .models import READERS
 
         navigation.register(_("Reports"), "reports:index", READERS, order=700)

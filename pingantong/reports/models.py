@@ -131,3 +131,21 @@ class SettlementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_name} {self.get_kind_display()} {self.amount}"
+
+
+class RetentionRun(models.Model):
+    """One purge of one kind of record: when, up to which cutoff, how many rows (I1, S09, S24)."""
+
+    ran_at = models.DateTimeField(_("ran at"), db_index=True)
+    record_type = models.CharField(_("record type"), max_length=40)
+    cutoff = models.DateTimeField(_("cutoff"))
+    deleted = models.PositiveIntegerField(_("deleted"))
+    rule = models.CharField(_("rule"), max_length=200)
+
+    class Meta:
+        verbose_name = _("retention run")
+        verbose_name_plural = _("retention runs")
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.ran_at:%Y-%m-%d} −{self.deleted}"

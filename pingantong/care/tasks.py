@@ -43,8 +43,9 @@ def care_schedule_sweep() -> None:
 
 @db_periodic_task(crontab(minute="*/5"))
 def escalation_sweep() -> None:
-    from .actions.confirmation import escalate_overdue_tasks
+    from .actions.confirmation import close_confirmed_tasks, escalate_overdue_tasks
 
+    close_confirmed_tasks()
     escalate_overdue_tasks()
 
 

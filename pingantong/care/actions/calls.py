@@ -184,6 +184,9 @@ def record_automated_call_result(
             task=task, outcome=TaskOutcome.CONFIRMED_WELL, notes={"keypress": "1"}, evidence=[call], now=now
         )
     if answered:
+        # The client asked for a person: no later life sign may close this task before someone calls.
+        task.notes = {**(task.notes or {}), "callback_requested": True}
+        task.save(update_fields=["notes"])
         return escalate_task(
             task=task,
             reason=f"Client pressed {answer}: please call me",

@@ -21,10 +21,10 @@ from django.utils import timezone
 
 from .. import config
 from ..bulk import bulk_insert
-from ..choices import ACTIVE_STATUSES, TaskEventKind, TaskKind, TaskSource, TaskStep
+from ..choices import ACTIVE_STATUSES, TaskEventKind, TaskKind, TaskOutcome, TaskSource, TaskStep
 from ..models import DailyCoverage, Task, TaskEvent
 from ..selectors.lifesigns import clients_with_life_sign_since
-from .tasks import escalate_task
+from .tasks import complete_task, escalate_task
 
 CHAINS = {
     TaskKind.CONFIRMATION: (
@@ -251,3 +251,42 @@ def escalate_overdue_tasks(*, now: dt.datetime | None = None, limit: int = 2000)
             escalate_task(task=task, reason="Overdue", due_at=now + config.escalation_grace(), now=now)
         moved.append(task.pk)
     return moved
+
+
+def close_confirmed_tasks(*, now: dt.datetime | None = None) -> list[int]:
+    """Close the active confirmation tasks whose client has shown a life sign since the task opened
+    (steps today, a button press, a care call answered elsewhere): nobody needs to call them now.
+    The task records which sign confirmed it. Run before escalating, so they are not escalated."""
+    from ..selectors.lifesigns import life_statuses
+
+    now = now or timezone.now()
+    tasks = list(
+        Task.objects.filter(
+            kind=TaskKind.CONFIRMATION, status__in=ACTIVE_STATUSES, client__isnull=False
+        ).only("id", "client_id", "created_at", "status", "notes", "evidence")
+    )
+    closed = []
+    for start in range(0, len(tasks), 5000):
+        chunk = tasks[start : start + 5000]
+        statuses = life_statuses({t.client_id for t in chunk if t.client_id is not None})
+        for task in chunk:
+            life = statuses.get(task.client_id) if task.client_id is not None else None
+            if life is None or life.last_life_sign_at is None or life.last_life_sign_at <= task.created_at:
+                continue
+            if (task.notes or {}).get("callback_requested"):
+                continue  # the client pressed 2: a person calls back whatever the sensors say
+            complete_task(
+                task=task,
+                outcome=TaskOutcome.CONFIRMED_WELL,
+                now=now,
+                notes={
+                    "life_sign": {
+                        "at": life.last_life_sign_at.isoformat(),
+                        "source": life.source,
+                        "origin": life.origin,
+                    }
+                },
+                evidence=[{"model": "life_sign", "pk": f"{life.origin}:{life.source}", **life.evidence}],
+            )
+            closed.append(task.pk)
+    return closed

@@ -211,3 +211,13 @@ def test_automated_confirmation_call_waits_for_the_end_of_quiet_hours(
         ([quiet_task.pk], now + 0.5 * H),
     ]
     assert confirmation.quiet_end_after(now, _dt.time(22, 0), _dt.time(7, 0)) is None
+
+
+def test_a_client_asking_for_a_call_keeps_the_task_open_after_later_life_signs(client_factory, now):
+    client = client_factory(categories=["living_alone"])
+    confirmation.run_daily_confirmation(now=now)
+    task = record_automated_call_result(task=Task.objects.get(), answer="2", now=now + H)
+    record_life_sign(client=client, at=now + 2 * H, source=LifeSignSource.VISIT)
+    assert confirmation.close_confirmed_tasks(now=now + 3 * H) == []
+    task.refresh_from_db()
+    assert task.is_active and task.notes["callback_requested"] is True

@@ -94,3 +94,21 @@ def test_life_sign_status_api_and_client_widget_show_device_only(
     client.force_login(agent)
     html = client.get(reverse("care:client-life-sign", args=[watch_client.pk])).content.decode()
     assert 'data-testid="device-only"' in html
+
+
+def test_steps_after_the_task_opened_close_it_and_a_heartbeat_does_not(watch_client, now):
+    from pingantong.care.actions.confirmation import close_confirmed_tasks
+
+    feed("4700186508", now - 2 * H)  # heartbeat only: a task opens
+    run_daily_confirmation(now=now)
+    task = Task.objects.get()
+    feed("4700186508", now + H)  # another heartbeat: still nobody has seen the person
+    assert close_confirmed_tasks(now=now + 2 * H) == []
+    feed("4700186508", now + 3 * H, steps=420)  # the person walks
+    assert close_confirmed_tasks(now=now + 4 * H) == [task.pk]
+    task.refresh_from_db()
+    assert (task.status, task.outcome, task.notes["life_sign"]["source"]) == (
+        "done",
+        "confirmed_well",
+        "steps",
+    )

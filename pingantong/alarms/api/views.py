@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from pingantong.core.api import RestrictedGenericViewSet, RestrictedReadOnlyViewSet
+from pingantong.core.audit import log_read, purpose_of
 
 from .. import actions, selectors
 from ..choices import AlarmStatus
@@ -53,6 +54,19 @@ class AlarmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedG
         if self.action == "retrieve":
             qs = qs.prefetch_related(Prefetch("steps", AlarmStep.objects.select_related("actor")))
         return qs
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        """One alarm with its timeline; its position is location data, so the read is logged (X2)."""
+        response = super().retrieve(request, *args, **kwargs)
+        if response.data.get("latitude") is not None:
+            log_read(
+                user=request.user,
+                obj=self.get_object(),
+                fields=["location"],
+                request=request,
+                purpose=purpose_of(request, "alarm handling"),
+            )
+        return response
 
     def get_serializer_class(self):
         return AlarmDetailSerializer if self.action == "retrieve" else AlarmSerializer

@@ -108,3 +108,16 @@ def test_signals_are_listed_apart_from_alarms(api_client, agent, elder):
     [row] = api_client.get("/api/v1/alarm-signals/?signal_type=low_battery").json()["results"]
     assert row["device_id"] == "4700186508" and row["data"]["battery_pct"] == 9
     assert api_client.get("/api/v1/alarms/?status=open").json()["results"] == []
+
+
+def test_reading_an_alarm_with_a_position_is_audit_logged(api_client, agent, elder):
+    from auditlog.models import LogEntry
+
+    alarm = actions.raise_alarm(alarm_type="sos", client=elder, latitude=26.26, longitude=117.63)
+    api_client.force_authenticate(agent)
+    assert api_client.get(f"/api/v1/alarms/{alarm.pk}/").json()["latitude"] == 26.26
+    entry = LogEntry.objects.get(action=LogEntry.Action.ACCESS, object_pk=str(alarm.pk))
+    assert (
+        entry.additional_data["fields"] == ["location"]
+        and entry.additional_data["purpose"] == "alarm handling"
+    )

@@ -4,6 +4,7 @@
   "use strict";
   var tbody = document.getElementById("alarm-rows");
   var statusBadge = document.getElementById("live-status");
+  var timeline = document.getElementById("alarm-timeline");
   var state = { messages: 0, connected: false, sound: false, beeps: 0 };
   var audio = null;
 
@@ -63,7 +64,14 @@
     ws.onopen = function () { state.connected = true; setStatus("实时 live", "text-bg-success"); };
     ws.onmessage = function (ev) {
       var msg = JSON.parse(ev.data);
-      if (msg.type === "alarm") { state.messages += 1; apply(msg); }
+      if (msg.type === "alarm") {
+        state.messages += 1;
+        apply(msg);
+        // On the alarm screen: refresh the timeline at once when this alarm changed.
+        if (timeline && String(msg.id) === timeline.dataset.alarmId && window.htmx) {
+          window.htmx.trigger(timeline, "alarm-changed");
+        }
+      }
     };
     ws.onclose = function () {
       state.connected = false;
@@ -110,5 +118,6 @@
   setInterval(tick, 1000);
   setInterval(soundLoop, 500);
   tick();
-  if (tbody) { sortRows(); connect(); }
+  if (tbody) sortRows();
+  if (tbody || timeline) connect();
 })();

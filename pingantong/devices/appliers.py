@@ -23,59 +23,11 @@ _T = DeviceState._meta.db_table
 
 
 def _ensure_rows(cursor: Any, device_pks: set[int], now: Any) -> None:
-    rows = [(pk, False, "", "", now) for pk in sorted(device_pks)]
-    head = (
+    cursor.executemany(
         f'INSERT INTO "{_T}" ("device_id", "position_valid", "last_life_sign_source", "connected_node", '  # noqa: S608 - table names from model meta, values bound
-        '"updated_at") VALUES '
+        '"updated_at") VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING',
+        [(pk, False, "", "", now) for pk in sorted(device_pks)],
     )
-    if connection.vendor == "postgresql":
-        for chunk in _chunks(rows):
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(head + values + " ON CONFLICT DO NOTHING", [v for row in chunk for v in row])
-    else:
-        cursor.executemany(head + "(%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
-
-
-def _chunks(rows: list[tuple], size: int = 500) -> list[list[tuple]]:
-    return [rows[i : i + size] for i in range(0, len(rows), size)]
-
-
-# PostgreSQL: one UPDATE … FROM (VALUES …) per 500 devices instead of a round trip per device.
-_NEWER_FIX = 'v.at IS NOT NULL AND (t."position_at" IS NULL OR t."position_at" <= v.at::timestamptz)'
-PG_STATE_SQL = (
-    f'UPDATE "{_T}" AS t SET '  # noqa: S608 - table names from model meta, values bound
-    '"last_message_at" = GREATEST(t."last_message_at", v.seen::timestamptz), '
-    '"last_device_seen_at" = GREATEST(t."last_device_seen_at", v.seen::timestamptz), '
-    '"battery_pct" = COALESCE(v.battery::smallint, t."battery_pct"), '
-    '"signal_pct" = COALESCE(v.signal::smallint, t."signal_pct"), '
-    '"steps" = COALESCE(v.steps::integer, t."steps"), '
-    '"latitude" = CASE WHEN {newer_fix} '
-    'THEN v.lat::double precision ELSE t."latitude" END, '
-    '"longitude" = CASE WHEN {newer_fix} '
-    'THEN v.lon::double precision ELSE t."longitude" END, '
-    '"position_valid" = CASE WHEN {newer_fix} '
-    'THEN v.valid::boolean ELSE t."position_valid" END, '
-    '"position_at" = CASE WHEN {newer_fix} '
-    'THEN v.at::timestamptz ELSE t."position_at" END, '
-    '"updated_at" = v.now::timestamptz '
-    "FROM (VALUES {values}) AS v(pk, seen, battery, signal, steps, lat, lon, valid, at, now) "
-    'WHERE t."device_id" = v.pk'
-).replace("{newer_fix}", _NEWER_FIX)
-PG_LIFE_SQL = (
-    f'UPDATE "{_T}" AS t SET '  # noqa: S608 - table names from model meta, values bound
-    '"last_life_sign_source" = CASE WHEN t."last_life_sign_at" IS NULL '
-    'OR t."last_life_sign_at" <= v.at::timestamptz THEN v.source ELSE t."last_life_sign_source" END, '
-    '"last_life_sign_at" = GREATEST(t."last_life_sign_at", v.at::timestamptz) '
-    'FROM (VALUES {values}) AS v(pk, at, source) WHERE t."device_id" = v.pk'
-)
-
-
-def _pg_update(cursor: Any, template: str, rows: list[tuple]) -> None:
-    for chunk in _chunks(rows):
-        one = "(" + ", ".join(["%s"] * len(chunk[0])) + ")"
-        cursor.execute(
-            template.format(values=", ".join([one] * len(chunk))), [v for row in chunk for v in row]
-        )
 
 
 def _newer(column: str) -> str:
@@ -152,14 +104,7 @@ def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
         )
     with connection.cursor() as cursor:
         _ensure_rows(cursor, set(merged), now)
-        if connection.vendor == "postgresql":
-            _pg_update(
-                cursor,
-                PG_STATE_SQL,
-                [(r[-1], r[0], r[4], r[5], r[6], r[9], r[12], r[15], r[18], r[19]) for r in rows],
-            )
-        else:
-            cursor.executemany(STATE_SQL, rows)
+        cursor.executemany(STATE_SQL, rows)
 
 
 LIFE_SQL = (
@@ -200,8 +145,5 @@ def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
         rows.append((at, d.source, at, at, pk))
     with connection.cursor() as cursor:
         _ensure_rows(cursor, set(latest), adapt(timezone.now()))
-        if connection.vendor == "postgresql":
-            _pg_update(cursor, PG_LIFE_SQL, [(r[4], r[0], r[1]) for r in rows])
-        else:
-            cursor.executemany(LIFE_SQL, rows)
+        cursor.executemany(LIFE_SQL, rows)
     LifeSign.objects.bulk_create(history)

@@ -195,3 +195,14 @@ def test_care_sweep_command_runs_the_jobs(client_factory):
     assert "1 tasks opened" in text and "2 calls/visits opened" in text
     call_command("care_sweep", "--only", "confirmation", stdout=out)
     assert Task.objects.filter(kind="confirmation").count() == 1
+
+
+def test_coverage_page_shows_the_towns_and_the_total(client_factory, user_factory, client, now):
+    client_factory(region="350404001001", categories=["living_alone"])
+    run_daily_confirmation(now=now)
+    client.force_login(user_factory("district", "350404000000"))
+    response = client.get(reverse("care:coverage"), {"day": "2026-03-10"})
+    assert response.status_code == 200
+    assert [r.region_code for r in response.context["rows"]] == ["350404001000"]
+    assert response.context["total"].due == 1 and response.context["total"].rate == 0.0
+    assert 'data-testid="coverage-total"' in response.content.decode()

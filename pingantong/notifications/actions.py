@@ -55,6 +55,24 @@ def _default_quiet() -> tuple[time | None, time | None]:
     return start, end
 
 
+def _quiet_hours(
+    pref: RecipientPreference | None, client: Any, contact: Any
+) -> tuple[time | None, time | None]:
+    """The recipient's own preference first; then what the clients app records: a contact's
+    availability window (quiet outside it), the client's quiet hours; then the deployment default."""
+    if pref and pref.quiet_start and pref.quiet_end:
+        return pref.quiet_start, pref.quiet_end
+    if contact is not None:
+        start, end = getattr(contact, "available_until", None), getattr(contact, "available_from", None)
+        if start and end:
+            return start, end
+    elif client is not None:
+        start, end = getattr(client, "quiet_hours_start", None), getattr(client, "quiet_hours_end", None)
+        if start and end:
+            return start, end
+    return _default_quiet()
+
+
 def _link_fields(client: Any, contact: Any) -> dict[str, Any]:
     """Client and contact foreign keys, where the clients app provides them."""
     names = {f.name for f in Message._meta.get_fields()}
@@ -139,7 +157,7 @@ def build_message(
         elif history.count_last_hour >= (pref.max_per_hour if pref else rules.DEFAULT_MAX_PER_HOUR):
             status, failure_code = MessageStatus.SUPPRESSED, "rate_limited"
         else:
-            start, end = (pref.quiet_start, pref.quiet_end) if pref and pref.quiet_start else _default_quiet()
+            start, end = _quiet_hours(pref, client, contact)
             not_before = rules.quiet_until(now, start, end)
     return Message(
         idempotency_key=idempotency_key,

@@ -54,3 +54,34 @@ def test_deployment_default_quiet_hours_apply_without_a_preference(settings):
         now=datetime(2026, 11, 28, 15, 0, tzinfo=UTC),
     )
     assert message.not_before == datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_clients_quiet_hours_and_contacts_availability_hold_normal_messages():
+    from pingantong.clients.testing import make_client, make_contact
+    from pingantong.notifications import actions
+
+    night = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)  # 22:00 Beijing
+    client = make_client(quiet_hours_start=time(21), quiet_hours_end=time(7, 30))
+    contact = make_contact(client, available_from=time(8), available_until=time(20))
+    to_client = actions.send_notification(
+        recipient=client.phone,
+        template="fraud_s14",
+        params={"summary": "诈骗"},
+        purpose="fraud",
+        idempotency_key="qc-1",
+        client=client,
+        now=night,
+    )
+    to_contact = actions.send_notification(
+        recipient=contact.phone,
+        template="fraud_s14",
+        params={"summary": "诈骗"},
+        purpose="fraud",
+        idempotency_key="qc-2",
+        client=client,
+        contact=contact,
+        now=night,
+    )
+    assert to_client.not_before == datetime(2026, 11, 28, 23, 30, tzinfo=UTC)  # 07:30 Beijing
+    assert to_contact.not_before == datetime(2026, 11, 29, 0, 0, tzinfo=UTC)  # 08:00 Beijing

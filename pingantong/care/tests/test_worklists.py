@@ -99,6 +99,12 @@ def test_task_page_records_an_agents_call_with_structured_notes(client_factory, 
     client.force_login(agent)
     page = client.get(reverse("care:task-detail", args=[task.pk]))
     assert page.status_code == 200 and b'data-testid="call-form"' in page.content
+    assert task.client.phone in page.content.decode()  # to dial; the read is audited
+    from auditlog.models import LogEntry
+
+    assert LogEntry.objects.filter(
+        action=LogEntry.Action.ACCESS, object_pk=str(task.client.pk), additional_data__purpose="care call"
+    ).exists()
     response = client.post(
         reverse("care:task-action", args=[task.pk, "call"]),
         {

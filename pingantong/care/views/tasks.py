@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from pingantong.core.access import user_may
+from pingantong.core.audit import log_read
 from pingantong.core.views import RestrictedDetailView, RestrictedListView, require_object_access
 
 from .. import actions
@@ -85,7 +87,23 @@ class TaskDetailView(RestrictedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         task = self.object
+        phone = ""
+        if (
+            task.client is not None
+            and task.kind in CALL_KINDS
+            and user_may(self.request.user, "reveal_phone", task.client)
+        ):
+            phone = task.client.phone
+            if phone:  # the agent dials it: an unmasked read, recorded with its purpose (X2)
+                log_read(
+                    user=self.request.user,
+                    obj=task.client,
+                    fields=["phone"],
+                    purpose="care call",
+                    request=self.request,
+                )
         context.update(
+            phone=phone,
             events=task.events.select_related("actor"),
             life=life_status(task.client_id) if task.client_id else None,
             call_form=CareCallForm() if task.kind in CALL_KINDS and task.is_active else None,

@@ -103,3 +103,29 @@ class StockActionForm(forms.Form):
     reason = forms.CharField(required=False, max_length=200)
     client_damaged = forms.BooleanField(required=False)
     substitute = forms.IntegerField(required=False)
+
+
+class ReceiveForm(forms.Form):
+    """A new device with its SIM, into a store the user holds a field role for."""
+
+    serial = forms.CharField(label=_("Serial"), max_length=40)
+    device_model: forms.ModelChoiceField = forms.ModelChoiceField(label=_("Model"), queryset=None)  # type: ignore[arg-type]
+    imei = forms.CharField(label=_("IMEI"), max_length=17, required=False)
+    identity = forms.CharField(label=_("Device id (as it reports)"), max_length=64, required=False)
+    iccid = forms.CharField(label=_("SIM ICCID"), max_length=22, required=False)
+    sim_number = forms.CharField(label=_("SIM number"), max_length=20, required=False)
+    store_region = forms.ChoiceField(label=_("Store"))
+
+    def __init__(self, *args, user=None, **kwargs):
+        from pingantong.regions.models import Region
+
+        from .models import DeviceModel
+        from .models.policies import FIELD
+
+        super().__init__(*args, **kwargs)
+        self.fields["device_model"].queryset = DeviceModel.objects.filter(active=True)  # type: ignore[attr-defined]
+        codes = sorted({code for role, code in user.role_regions() if role in FIELD}) if user else []
+        names = dict(Region.objects.filter(pk__in=codes).values_list("pk", "name"))
+        self.fields["store_region"].choices = [(c, names.get(c, c)) for c in codes]  # type: ignore[attr-defined]
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-control form-control-sm")

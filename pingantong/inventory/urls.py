@@ -11,6 +11,7 @@ urlpatterns = [
     path("install/<int:pk>/", install.install_page, name="install-page"),
     path("install/<int:pk>/activation/<int:line_pk>/", install.activation_status, name="install-activation"),
     path("stock/", stock.StockListView.as_view(), name="stock-list"),
+    path("stock/receive/", stock.stock_receive, name="stock-receive"),
     path("stock/<int:pk>/", stock.stock_detail, name="stock-detail"),
     path("stock/<int:pk>/transition/", stock.stock_transition, name="stock-transition"),
     path("health/", devices.health_screen, name="health"),

@@ -279,3 +279,22 @@ def complete_installation(
     installation.completed_at = now
     installation.save()
     return installation
+
+
+@transaction.atomic
+def cancel_installation(*, installation: Installation, reason: str, by: Any = None) -> Installation:
+    """Abandon a visit (the client changed their mind, wrong address): devices bound in it go back
+    to stock and their charges are voided; activated history stays on the record."""
+    from .stock import cancel_assignment
+
+    installation = Installation.objects.select_for_update().get(pk=installation.pk)
+    _open(installation)
+    if not reason.strip():
+        raise InstallationError(_("Say why the installation is cancelled."))
+    for line in installation.items.select_related("item"):
+        if line.item.state == StockState.ASSIGNED:
+            cancel_assignment(item=line.item, by=by, reason=reason)
+    installation.status = InstallationStatus.CANCELLED
+    installation.notes = (installation.notes + "\n" + reason).strip()
+    installation.save(update_fields=["status", "notes"])
+    return installation

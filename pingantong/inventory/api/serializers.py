@@ -165,3 +165,13 @@ class DeviceHealthSerializer(serializers.Serializer):
     silent_s = serializers.IntegerField(allow_null=True)
     threshold_s = serializers.IntegerField()
     problems = serializers.ListField(child=serializers.CharField())
+
+
+class ReceiveInputSerializer(serializers.Serializer):
+    serial = serializers.CharField(max_length=40)
+    device_model = serializers.PrimaryKeyRelatedField(queryset=DeviceModel.objects.filter(active=True))
+    imei = serializers.CharField(max_length=17, required=False, allow_blank=True, default="")
+    identity = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    iccid = serializers.CharField(max_length=22, required=False, allow_blank=True, default="")
+    sim_number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    store_region = serializers.CharField(max_length=12)

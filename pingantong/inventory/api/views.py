@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from pingantong.clients.models import Client
+from pingantong.core.access import user_may_in_region
 from pingantong.core.api import RestrictedGenericViewSet, RestrictedReadOnlyViewSet
 from pingantong.devices.models import Device
 
@@ -24,6 +25,7 @@ from .serializers import (
     DeviceHealthSerializer,
     DeviceModelSerializer,
     InstallationSerializer,
+    ReceiveInputSerializer,
     StockEventSerializer,
     StockItemSerializer,
     TransitionInputSerializer,
@@ -45,6 +47,19 @@ class StockItemViewSet(RestrictedReadOnlyViewSet):
     serializer_class = StockItemSerializer
     restrict_action = {"transition": "change"}
     filterset_fields = ["state", "client", "device_model"]
+
+    def create(self, request: Request) -> Response:
+        """Receive a new device into stock at a store region the user may add to."""
+        data = ReceiveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = dict(data.validated_data)
+        if not user_may_in_region(request.user, "add", StockItem, d["store_region"]):
+            raise exceptions.PermissionDenied("This store is outside the regions you may add to.")
+        try:
+            item = actions.receive_stock_item(by=request.user, **d)
+        except actions.StockError as exc:
+            raise exceptions.ValidationError({"serial": [str(exc)]}) from None
+        return Response(StockItemSerializer(item).data, status=201)
 
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str | None = None) -> Response:

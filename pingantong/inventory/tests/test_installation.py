@@ -210,3 +210,32 @@ def test_a_field_worker_of_another_town_cannot_open_the_installation(client):
     client.force_login(make_user(Role.FIELD_WORKER, "350404002000"))
     assert client.get(reverse("inventory:install-page", args=[installation.pk])).status_code == 404
     assert client.post(reverse("inventory:install-start", args=[elder.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_cancelling_an_installation_puts_its_devices_back_and_voids_their_charges():
+    elder = make_client()
+    installation = actions.start_installation(client=elder, installer=make_user(Role.FIELD_WORKER, TOWN))
+    actions.record_home_test(installation=installation, signal_bars=4, mobility="independent")
+    line = actions.bind_installation_device(installation=installation, item=new_item())
+    with pytest.raises(actions.InstallationError, match="why"):
+        actions.cancel_installation(installation=installation, reason=" ")
+    installation = actions.cancel_installation(installation=installation, reason="family declined")
+    line.item.refresh_from_db()
+    assert installation.status == InstallationStatus.CANCELLED
+    assert line.item.state == StockState.IN_STOCK and line.item.client is None
+    assert line.item.charges.get().voided_at is not None
+
+
+@pytest.mark.django_db
+def test_install_page_shows_the_charge_explanation_of_each_device(client):
+    elder = make_client(address="江滨9号")
+    worker = make_user(Role.FIELD_WORKER, TOWN)
+    installation = actions.start_installation(client=elder, installer=worker)
+    actions.record_home_test(installation=installation, signal_bars=4, mobility="independent")
+    line = actions.bind_installation_device(
+        installation=installation, item=new_item(model("watch", multi=True))
+    )
+    client.force_login(worker)
+    html = client.get(reverse("inventory:install-page", args=[installation.pk])).content.decode()
+    assert f'data-testid="charge-{line.pk}"' in html and "340.00" in html

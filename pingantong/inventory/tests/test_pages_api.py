@@ -170,3 +170,42 @@ def test_api_installations_list_is_query_bounded(api_client, django_assert_max_n
         data = api_client.get("/api/v1/inventory/installations/").json()
     rows = data["results"] if isinstance(data, dict) else data
     assert len(rows) == 4 and all(len(r["items"]) == 1 for r in rows)
+
+
+def test_receiving_stock_through_the_api_lands_only_where_the_user_may_add(api_client):
+    worker = make_user(Role.FIELD_WORKER, TOWN_A)
+    api_client.force_authenticate(worker)
+    payload = {
+        "serial": "NEW-1",
+        "device_model": model("watch").pk,
+        "identity": "4711110001",
+        "store_region": TOWN_A,
+    }
+    response = api_client.post("/api/v1/inventory/stock/", payload, format="json")
+    assert response.status_code == 201, response.content
+    item = StockItem.objects.get(serial="NEW-1")
+    assert item.region_id == TOWN_A and item.device.identity == "4711110001" and item.events.count() == 1
+    response = api_client.post(
+        "/api/v1/inventory/stock/", {**payload, "serial": "NEW-2", "store_region": TOWN_B}
+    )
+    assert response.status_code == 403 and not StockItem.objects.filter(serial="NEW-2").exists()
+    response = api_client.post("/api/v1/inventory/stock/", payload, format="json")
+    assert response.status_code == 400 and "NEW-1" in str(response.json())
+
+
+def test_receiving_stock_on_the_page(client):
+    worker = make_user(Role.FIELD_WORKER, TOWN_A)
+    client.force_login(worker)
+    assert 'data-testid="receive-form"' in client.get(reverse("inventory:stock-list")).content.decode()
+    response = client.post(
+        reverse("inventory:stock-receive"),
+        {
+            "serial": "PG-1",
+            "device_model": model("door").pk,
+            "identity": "0x00158d0001",
+            "store_region": TOWN_A,
+        },
+    )
+    item = StockItem.objects.get(serial="PG-1")
+    assert response.url == reverse("inventory:stock-detail", args=[item.pk])
+    assert item.device.protocol == "mqtt" and item.device.device_type_id == "door"

@@ -22,7 +22,7 @@ from .. import actions
 from ..actions.installation import checkin_radius_m
 from ..choices import TEACHING_CHECKLIST, InstallationStatus, StockState
 from ..forms import BindForm, CheckInForm, CompleteForm, HomeTestForm, PhotoForm
-from ..models import DeviceTypeProfile, Installation, InstallationItem, StockItem
+from ..models import Charge, DeviceTypeProfile, Installation, InstallationItem, StockItem
 
 ERRORS = (actions.InstallationError, actions.StockError)
 
@@ -119,6 +119,11 @@ def _handle(request: HttpRequest, installation: Installation) -> None:
             by=request.user,
         )
         messages.success(request, _("Installation completed."))
+    elif step == "cancel":
+        actions.cancel_installation(
+            installation=installation, reason=request.POST.get("reason", ""), by=request.user
+        )
+        messages.info(request, _("Installation cancelled; its devices are back in stock."))
     else:
         raise actions.InstallationError(_("Unknown step."))
 
@@ -140,6 +145,12 @@ def install_page(request: HttpRequest, pk: int) -> HttpResponse:
         user=request.user, obj=client, fields=["address", "location"], purpose="installation", request=request
     )
     lines = list(installation.items.select_related("item__device_model__device_type", "item__device"))
+    charges = {
+        c.item_id: c
+        for c in Charge.objects.filter(item__in=[ln.item_id for ln in lines], voided_at__isnull=True)
+    }
+    for line in lines:
+        line.charge = charges.get(line.item_id)  # type: ignore[attr-defined]
     profiles = {
         p.device_type_id: p
         for p in DeviceTypeProfile.objects.filter(

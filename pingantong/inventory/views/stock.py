@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from pingantong.core.access import user_may_in_region
 from pingantong.core.views import RestrictedListView, require_object_access
 
 from .. import actions
 from ..choices import StockAction, StockState
-from ..forms import StockActionForm
+from ..forms import ReceiveForm, StockActionForm
 from ..models import StockItem
 
 
@@ -30,8 +32,32 @@ class StockListView(RestrictedListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(states=StockState.choices, state=self.request.GET.get("state", ""))
+        context.update(
+            states=StockState.choices,
+            state=self.request.GET.get("state", ""),
+            receive_form=ReceiveForm(user=self.request.user),
+        )
         return context
+
+
+@login_required
+@require_POST
+def stock_receive(request: HttpRequest) -> HttpResponse:
+    """Receive a device into stock at a store the user may add to (its SIM with it)."""
+    form = ReceiveForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, form.errors.as_text())
+        return redirect("inventory:stock-list")
+    d = form.cleaned_data
+    if not user_may_in_region(request.user, "add", StockItem, d["store_region"]):
+        raise PermissionDenied
+    try:
+        item = actions.receive_stock_item(by=request.user, **d)
+    except actions.StockError as exc:
+        messages.error(request, str(exc))
+        return redirect("inventory:stock-list")
+    messages.success(request, _("Received into stock."))
+    return redirect("inventory:stock-detail", pk=item.pk)
 
 
 @login_required

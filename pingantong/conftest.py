@@ -14,6 +14,26 @@ def user_factory(db):
     return make_user
 
 
+@pytest.fixture(autouse=True)
+def _regions_survive_transactional_tests(request):
+    """Give every transactional test the 三元区 regions that the migration loads.
+
+    A transactional test (live_server, browser, gateway listeners) ends by flushing every table,
+    so the rows the regions migration loaded are gone for the next one. Reload them (an idempotent
+    upsert, a few hundred rows) when a transactional test starts with an empty region table.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if not transactional and "transactional_db" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from pingantong.regions.loading import SANYUAN, load_regions, shipped_rows
+    from pingantong.regions.models import Region
+
+    if not Region.objects.exists():
+        load_regions(shipped_rows(), under=SANYUAN)
+
+
 @pytest.fixture
 def sibling_towns(db) -> tuple[str, str]:
     """Two sibling towns of 三元区 (列东街道, 列西街道), guaranteed to exist: for region-scope tests."""

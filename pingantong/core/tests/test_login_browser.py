@@ -47,3 +47,10 @@ def test_wrong_password_shows_the_error_and_stays_logged_out(live_server, page, 
     assert "用户名或密码错误" in error.inner_text()
     assert "/login/" in page.url
     assert page.locator("[data-testid=current-user]").count() == 0
+
+
+def test_regions_are_back_for_every_transactional_test():
+    """The previous transactional test flushed the tables; conftest reloads 三元区 (as migrated)."""
+    from pingantong.regions.models import Region
+
+    assert Region.objects.filter(parent_id="350404000000", level=4).count() >= 10

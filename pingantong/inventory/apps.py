@@ -12,11 +12,14 @@ class InventoryConfig(AppConfig):
         from pingantong.accounts.choices import Role
         from pingantong.core import navigation
         from pingantong.core.audit import audit_changes
+        from pingantong.core.home import register_widget
 
         from . import receivers, tasks  # noqa: F401  (tasks registers the periodic jobs with Huey)
         from .models import Charge, DeviceCheck, Installation, InstallationItem, StockItem, TestCall
+        from .views.widgets import inventory_home_widget
 
         receivers.connect()
+        register_widget(inventory_home_widget, order=40)
         audit_changes(StockItem, mask_fields=["iccid", "sim_number"])
         audit_changes(Charge)
         audit_changes(Installation, mask_fields=["checkin_lat", "checkin_lon"])

@@ -209,3 +209,13 @@ def test_receiving_stock_on_the_page(client):
     item = StockItem.objects.get(serial="PG-1")
     assert response.url == reverse("inventory:stock-detail", args=[item.pk])
     assert item.device.protocol == "mqtt" and item.device.device_type_id == "door"
+
+
+def test_home_widget_counts_what_needs_a_field_worker(client):
+    _installed_device("350404001001", "watch", 20)  # silent
+    _installed_device("350404001001", "door", 20)  # fine
+    _installed_device(VILLAGE_B, "watch", 20)  # another town
+    client.force_login(make_user(Role.FIELD_WORKER, TOWN_A))
+    html = client.get("/").content.decode()
+    widget = html.split('data-testid="inventory-widget"')[1].split("</ul>")[0]
+    assert "<strong>1</strong>" in widget.split("inventory/health/")[1].split("</li>")[0]

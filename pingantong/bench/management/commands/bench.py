@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -25,7 +26,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-APPS = ["bench", "gateway", "alarms", "clients", "care", "notifications", "reports", "devices"]
+
+def project_apps() -> list[str]:
+    """Every project app (pingantong.<app> in INSTALLED_APPS): a new app's bench.py is found too."""
+    return [a.split(".", 1)[1] for a in settings.INSTALLED_APPS if a.startswith("pingantong.")]
+
 
 # Default scale per benchmark (when --scale is not given): the whole run < 10 min on 2 cores.
 DEFAULT_SCALES: dict[str, float] = {
@@ -49,7 +54,7 @@ def default_scale(name: str, func: object) -> float:
 
 def discover() -> dict[str, object]:
     found: dict[str, object] = {}
-    for app in APPS:
+    for app in project_apps():
         try:
             module = importlib.import_module(f"pingantong.{app}.bench")
         except ModuleNotFoundError as exc:
@@ -160,7 +165,8 @@ class Command(BaseCommand):
         db = connections.databases["default"]
         connections["default"].close()
         if db["ENGINE"].endswith("sqlite3"):
-            path = settings.VAR_DIR / "bench" / "bench.sqlite3"
+            # One file per run: two benchmark runs at once must not share (and wipe) a database.
+            path = settings.VAR_DIR / "bench" / f"bench-{os.getpid()}.sqlite3"
             path.parent.mkdir(parents=True, exist_ok=True)
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -168,7 +174,7 @@ class Command(BaseCommand):
         else:
             import psycopg
 
-            name = f"{db['NAME']}_bench"
+            name = f"{db['NAME']}_bench_{os.getpid()}"
             conninfo = {
                 k: v
                 for k, v in {

@@ -84,3 +84,16 @@ def test_docs_update_creates_the_file_and_appends_a_section_when_markers_are_mis
     other.write_text("# Benchmarks\n\nhand-written\n")
     update_docs(other, RESULTS)
     assert other.read_text().startswith("# Benchmarks\n\nhand-written") and END in other.read_text()
+
+
+def test_a_runs_sqlite_scratch_database_is_removed_afterwards(tmp_path):
+    from pingantong.bench.management.commands.bench import Command
+
+    path = tmp_path / "bench-123.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"bench-123.sqlite3{suffix}").write_bytes(b"x")
+    command = Command(stdout=io.StringIO())
+    command._scratch = ("sqlite", str(path), {})
+    command.drop_scratch_database()
+    assert not list(tmp_path.iterdir())
+    command.drop_scratch_database()  # nothing left to remove: no error

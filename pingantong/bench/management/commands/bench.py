@@ -89,6 +89,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", dest="json_path", default="", help="also write the results here")
         parser.add_argument(
+            "--keep-scratch", action="store_true", help="keep the scratch database after the run"
+        )
+        parser.add_argument(
             "--in-place",
             action="store_true",
             help="run against the configured database instead of a scratch one (never on production data)",
@@ -110,6 +113,13 @@ class Command(BaseCommand):
             raise CommandError("--scale must be positive")
         if not opts["in_place"]:
             self.use_scratch_database()
+        try:
+            self.run_benchmarks(benches, names, opts)
+        finally:
+            if not opts["keep_scratch"]:
+                self.drop_scratch_database()
+
+    def run_benchmarks(self, benches: dict[str, object], names: list[str], opts: dict) -> None:
         results = {
             "started_at": timezone.now().isoformat(),
             "machine": {
@@ -154,6 +164,27 @@ class Command(BaseCommand):
             update_docs(docs, results)
             self.stdout.write(f"updated {docs}")
 
+    _scratch: tuple[str, str, dict] | None = None
+
+    def drop_scratch_database(self) -> None:
+        """Scratch databases are per run (per process id): remove this run's when it is done."""
+        from django.db import connections
+
+        if self._scratch is None:
+            return
+        kind, name, conninfo = self._scratch
+        connections["default"].close()
+        if kind == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{name}{suffix}").unlink(missing_ok=True)
+        else:
+            import psycopg
+
+            with psycopg.connect(**conninfo, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.stdout.write(f"scratch database removed: {name}")
+        self._scratch = None
+
     def use_scratch_database(self) -> None:
         """Benchmarks generate 100,000 clients and millions of events: never in the real database.
 
@@ -172,6 +203,7 @@ class Command(BaseCommand):
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             db["NAME"] = str(path)
+            self._scratch = ("sqlite", str(path), {})
         else:
             import psycopg
 
@@ -191,6 +223,7 @@ class Command(BaseCommand):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
                 conn.execute(f'CREATE DATABASE "{name}"')
             db["NAME"] = name
+            self._scratch = ("postgresql", name, conninfo)
         self.stdout.write(f"scratch database: {db['NAME']}")
         call_command("migrate", interactive=False, verbosity=0)
 

@@ -202,6 +202,19 @@ def report_fault(*, item: StockItem, by: Any = None, reason: str, client_damaged
         data={"client_damaged": client_damaged},
         fields={"client_damaged": client_damaged},
     )
+    if item.device is not None and item.device.client_id is not None:
+        # A device that serves a client: the 2-hour remedy clock starts now, not at the next sweep.
+        from .supervision import open_maintenance_task
+
+        open_maintenance_task(
+            device=item.device,
+            reason=_(
+                "%(device)s reported faulty: %(reason)s. Remedy within 2 hours: bring a substitute "
+                "device or arrange manual service meanwhile."
+            )
+            % {"device": item, "reason": reason},
+            now=timezone.now(),
+        )
     return item
 
 

@@ -72,11 +72,15 @@ def test_no_duplicate_task_while_one_is_open_and_a_new_one_after_it_is_closed():
     assert len(actions.supervise_devices(now=NOW + dt.timedelta(minutes=20))) == 1
 
 
-def test_a_reported_fault_opens_a_task_even_when_the_device_still_talks():
+def test_a_device_still_faulty_after_its_task_was_closed_gets_a_new_one_from_the_sweep():
+    from pingantong.care.actions import complete_task
+
     item = installed("smoke", seen_hours_ago=1)
     actions.report_fault(item=item, reason="beeps every minute")
+    first = Task.objects.get(kind="maintenance")
+    complete_task(task=first, outcome="completed", notes={"remedy": "manual service"})
     [task] = actions.supervise_devices(now=NOW)
-    assert "fault" in task.reason
+    assert task.pk != first.pk and "fault" in task.reason
 
 
 def test_health_shows_low_battery_and_taken_off():
@@ -162,3 +166,11 @@ def test_benchmark_sweep_opens_exactly_one_task_per_silent_device():
     figures = {f["name"]: f for f in bench_device_supervision(0.002)["figures"]}
     assert figures["opened exactly the silent ones"]["value"] == 1
     assert figures["duplicates on re-run"]["value"] == 0
+
+
+def test_reporting_a_fault_on_a_device_in_a_home_opens_the_task_at_once():
+    item = installed("watch", seen_hours_ago=0.1)
+    actions.report_fault(item=item, reason="screen dark")
+    task = Task.objects.get(kind="maintenance", source_ref=f"device:{item.device_id}")
+    assert "screen dark" in task.reason and task.client == item.client
+    assert actions.supervise_devices(now=NOW) == []  # no duplicate from the sweep

@@ -142,7 +142,11 @@ def install_page(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("inventory:install-page", pk=installation.pk)
     client = installation.client
     log_read(
-        user=request.user, obj=client, fields=["address", "location", "phone"], purpose="installation", request=request
+        user=request.user,
+        obj=client,
+        fields=["address", "location", "phone"],
+        purpose="installation",
+        request=request,
     )
     lines = list(installation.items.select_related("item__device_model__device_type", "item__device"))
     charges = {

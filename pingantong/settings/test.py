@@ -4,7 +4,7 @@ DATABASE_URL so that CI runs the same suite on SQLite and on PostgreSQL."""
 import os
 
 from .base import *  # noqa: F403
-from .base import REDIS_URL
+from .base import REDIS_URL, VAR_DIR
 
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
 PINGANTONG_FIELD_KEY = "test-field-key"
@@ -23,3 +23,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# A file, not SQLite's in-memory database: the gateway's writer thread, live servers and the test
+# share it under WAL with a busy timeout, instead of failing at once on cross-thread lock contention.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405

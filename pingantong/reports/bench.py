@@ -69,7 +69,7 @@ def bench_settlement(scale: float) -> dict:
     response = xlsx_response(
         filename="bench.xlsx", sheets=[("lines", ["a"] * 8, iter_settlement_lines(settlement))]
     )
-    size = sum(len(chunk) for chunk in response.streaming_content)
+    size = sum(len(chunk) for chunk in response.streaming_content)  # type: ignore[union-attr,misc]
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {

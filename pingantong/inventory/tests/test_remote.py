@@ -103,3 +103,18 @@ def test_device_page_sends_sos_numbers_and_shows_the_devices_confirmation(client
         watch.close()
     partial = client.get(commands_url).content.decode()
     assert "hx-trigger" not in partial and "text-bg-success" in partial
+
+
+@pytest.mark.django_db
+def test_device_page_shows_the_last_position_and_records_the_read(client):
+    from auditlog.models import LogEntry
+    from django.utils import timezone
+
+    device = _bound_watch()
+    DeviceState.objects.filter(device=device).update(
+        latitude=26.26341, longitude=117.63892, position_valid=True, position_at=timezone.now()
+    )
+    client.force_login(make_user(Role.FIELD_WORKER, TOWN))
+    html = client.get(reverse("inventory:device", args=[device.pk])).content.decode()
+    assert 'data-testid="position"' in html and "26.26341" in html
+    assert LogEntry.objects.filter(object_pk=str(device.pk)).exists()

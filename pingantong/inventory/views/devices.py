@@ -53,12 +53,23 @@ def device_page(request: HttpRequest, pk: int) -> HttpResponse:
             purpose="device configuration",
             request=request,
         )
+    state = getattr(device, "state", None)
+    position = None
+    if state is not None and state.latitude is not None and state.longitude is not None:
+        position = {
+            "lat": state.latitude,
+            "lon": state.longitude,
+            "at": state.position_at,
+            "valid": state.position_valid,
+        }
+        log_read(user=request.user, obj=device, fields=["location"], purpose="device status", request=request)
     return render(
         request,
         "inventory/device.html",
         {
             "device": device,
             "health": health,
+            "position": position,
             "form": ConfigForm(),
             "sos_numbers": numbers,
             **_commands_context(device),

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pingantong.care.bulk import bulk_insert
+
 from .models import Settlement, SettlementLine, SettlementStatus
 from .periods import month_start
 from .settlement import compute_settlement
@@ -47,21 +49,25 @@ def prepare_settlement(*, region_code: str, month: date, rate: Decimal | None = 
         settlement.status = SettlementStatus.DRAFT
     settlement.save()
     SettlementLine.objects.filter(settlement=settlement).delete()
-    SettlementLine.objects.bulk_create(
+    # 90,000 lines for a district: multi-row INSERTs with the constant columns prepared once
+    # (pingantong.care.bulk); the ORM's bulk_create spent most of the settlement's time building
+    # and preparing model instances (docs/benchmarks.md, "Reports").
+    bulk_insert(
+        SettlementLine,
+        SettlementLine(settlement=settlement),
+        ["region_id", "client_id", "client_name", "kind", "amount", "evidence", "evidence_count"],
         [
-            SettlementLine(
-                settlement=settlement,
-                region_id=line.region_id,
-                client_id=line.client_id,
-                client_name=line.client_name,
-                kind=line.kind,
-                amount=line.amount,
-                evidence=line.evidence,
-                evidence_count=line.evidence_count,
-            )
+            [
+                line.region_id,
+                line.client_id,
+                line.client_name,
+                line.kind,
+                line.amount,
+                line.evidence,
+                line.evidence_count,
+            ]
             for line in computed.lines
         ],
-        batch_size=2000,
     )
     return settlement
 

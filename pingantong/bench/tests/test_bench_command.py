@@ -45,6 +45,7 @@ def test_default_scales_keep_full_size_where_cheap_and_reduce_the_heavy_ones():
 
     custom.default_scale = 0.7  # type: ignore[attr-defined]
     assert default_scale("anything", custom) == 0.7
+    assert default_scale("gateway", custom) == DEFAULT_SCALES["gateway"]  # the run's budget table wins
 
 
 def test_verdict_reads_the_direction_from_the_unit():

@@ -127,14 +127,14 @@ def test_workflow_submit_query_answer_approve_then_frozen(month):
     settlement = actions.submit_settlement(settlement=settlement, user=agency)
     line = settlement.lines.get(client_name="辛")
     actions.query_line(line=line, user=bureau, question="这次报警处置记录在哪里？")
-    with pytest.raises(ValidationError, match="not been answered"):
+    with pytest.raises(ValidationError, match="未答复"):
         actions.approve_settlement(settlement=settlement, user=bureau)
     actions.answer_query(line=line, user=agency, answer="见报警 时间线")
     settlement = actions.approve_settlement(settlement=settlement, user=bureau)
     assert settlement.status == SettlementStatus.APPROVED
     # Later evidence does not alter an approved month: recomputing is refused.
     answered_call(month["c"], at(25))
-    with pytest.raises(ValidationError, match="cannot be recomputed"):
+    with pytest.raises(ValidationError, match="不能重新计算"):
         actions.prepare_settlement(region_code=DISTRICT, month=OCTOBER)
     settlement.refresh_from_db()
     assert settlement.person_months == 4

@@ -62,9 +62,14 @@ def api_client():
     return APIClient()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """A real headless Chromium (Debian's), driven by Playwright; never downloads a browser."""
+    """A real headless Chromium (Debian's), driven by Playwright; never downloads a browser.
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, and every later test calling `asyncio.run()` would fail with
+    "cannot be called from a running event loop". Closing it after each module ends the loop.
+    """
     from pingantong.testing.services import require_condition
 
     executable = os.environ.get("PINGANTONG_CHROMIUM", "/usr/bin/chromium")

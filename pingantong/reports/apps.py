@@ -15,3 +15,4 @@ class ReportsConfig(AppConfig):
         from .models import READERS
 
         navigation.register(_("Reports"), "reports:index", READERS, order=700)
+        navigation.register(_("Dashboard"), "reports:dashboard", READERS, order=690)

@@ -7,6 +7,7 @@ from . import views
 app_name = "reports"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("prepare/", views.prepare, name="prepare"),
     path("progress/", views.progress, name="progress"),
     path("settlements/<int:pk>/", views.settlement_detail, name="settlement"),

@@ -17,9 +17,11 @@ from django.utils.translation import gettext_lazy
 from pingantong.core.access import user_may, user_may_in_region
 from pingantong.core.audit import log_export
 from pingantong.core.views import require_role
+from pingantong.regions.models import prefix_of
 
 from . import actions
 from .compliance import compute_compliance
+from .dashboard import dashboard_figures
 from .exports import iter_settlement_lines, pdf_response, xlsx_response
 from .models import READERS, Settlement, SettlementLine
 from .periods import parse_month
@@ -288,3 +290,44 @@ def progress(request: HttpRequest) -> HttpResponseBase:
             filename=f"progress-{month:%Y-%m}.pdf", template="reports/progress_pdf.html", context=context
         )
     return render(request, "reports/progress.html", context)
+
+
+def _dashboard_region(request: HttpRequest) -> str:
+    """The region asked for, else the widest region the user holds a reader role in."""
+    code = request.GET.get("region", "")
+    if not code:
+        held = sorted(
+            (region for role, region in request.user.role_regions() if role in READERS),  # type: ignore[union-attr]
+            key=lambda c: (len(prefix_of(c)), c),
+        )
+        code = held[0] if held else DISTRICT_CODE
+    if not user_may_in_region(request.user, "view", Settlement, code):
+        raise PermissionDenied
+    return code
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Live counts, the year's trend, towns and a map of clients per village (cached 60 s)."""
+    from django.conf import settings
+
+    require_role(request, *READERS)
+    code = _dashboard_region(request)
+    figures = dashboard_figures(region_code=code)
+    chart = {
+        "months": [row["month"] for row in figures["trend"]],
+        "served": [row["served"] for row in figures["trend"]],
+        "enrolled": [row["enrolled"] for row in figures["trend"]],
+        "installations": [row["installations"] for row in figures["trend"]],
+    }
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "figures": figures,
+            "region_code": code,
+            "chart": chart,
+            "points": figures["points"],
+            "tile_url": getattr(settings, "PINGANTONG_MAP_TILE_URL", "") or "",
+        },
+    )

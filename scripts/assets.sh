@@ -24,5 +24,8 @@ cp node_modules/echarts/dist/echarts.min.js "$dest/"
 cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css "$dest/leaflet/"
 cp node_modules/leaflet/dist/images/* "$dest/leaflet/images/"
 cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js "$dest/bootstrap/"
+mkdir -p "$dest/swagger-ui"
+cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui-standalone-preset.js \
+  node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/favicon-32x32.png "$dest/swagger-ui/"
 echo "$want" > "$stamp"
 echo "assets: installed into $dest"

@@ -249,6 +249,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from npm (scripts/assets.sh), served by the project: no CDN at run time.
+    "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
 }
 
 # --- Audit (X2, I1): records are kept at least a year; see pingantong.core.audit.
@@ -267,6 +270,8 @@ PINGANTONG_MQTT_PORT = env_int("PINGANTONG_MQTT_PORT", 1883)
 MQTT_URL = os.environ.get("MQTT_URL", "").strip()
 PINGANTONG_DEMO = env_bool("PINGANTONG_DEMO", True)
 PINGANTONG_DEVICE_TZ = os.environ.get("PINGANTONG_DEVICE_TZ", "+08:00")
+# A stable name per gateway process in scaled mode (MQTT persistent sessions, downlink ownership).
+PINGANTONG_GATEWAY_NODE = os.environ.get("PINGANTONG_GATEWAY_NODE", "")
 
 LOGGING = {
     "version": 1,

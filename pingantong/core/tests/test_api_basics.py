@@ -58,11 +58,7 @@ def test_docs_page_is_served_with_local_assets(client):
     assert "/api/v1/schema/" in response.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the docs page still loads Swagger UI from a CDN; the lead is asked to vendor npm swagger-ui-dist "
-    "and set SPECTACULAR_SETTINGS['SWAGGER_UI_DIST'] (settings are the lead's)",
-)
 def test_docs_page_needs_no_network(client):
     html = client.get("/api/v1/docs/").content.decode()
     assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html

@@ -23,6 +23,7 @@ import sys
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError, transaction
 
 from pingantong.core import services
 
@@ -89,7 +90,13 @@ class Command(BaseCommand):
         User = get_user_model()
         if not User.objects.exists():
             password = os.environ.get("PINGANTONG_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-            User.objects.create_superuser(username="admin", password=password, display_name="系统管理员")
+            try:
+                with transaction.atomic():
+                    User.objects.create_superuser(
+                        username="admin", password=password, display_name="系统管理员"
+                    )
+            except IntegrityError:
+                return  # another process starting on the same empty database created it first
             path = settings.VAR_DIR / "admin-login.txt"
             path.write_text(f"username: admin\npassword: {password}\n")
             path.chmod(0o600)

@@ -41,3 +41,36 @@ def agent2(user_factory):
 @pytest.fixture
 def supervisor(user_factory):
     return user_factory("supervisor", DISTRICT, display_name="主管老陈")
+
+
+async def fresh_sync_thread_connection() -> None:
+    """asgiref runs every thread-sensitive sync call (the ORM in views, consumers, the relay) in one
+    process-wide thread when there is no outer async_to_sync; a connection that thread opened in an
+    earlier transactional test may point at a database state that no longer exists (in-memory SQLite
+    is re-created per flush). Make it reconnect to this test's database."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    def reconnect() -> None:
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is not None:
+                conn.connection.close()
+                conn.connection = None
+        from pingantong.alarms.models import Alarm
+
+        Alarm.objects.exists()  # fail here, not later inside a request, if the database is wrong
+
+    await sync_to_async(reconnect, thread_sensitive=True)()
+
+
+def ensure_alarm_regions() -> None:
+    """Transactional tests start from a flushed database (the regions app re-seeds only the
+    district and its towns): put back the village the alarm tests use."""
+    from pingantong.regions.models import Region
+    from pingantong.testing.regions import TOWN_A, TOWN_B, ensure_regions
+
+    ensure_regions()
+    Region.objects.get_or_create(code=VILLAGE, defaults={"name": "江滨社区", "level": 5, "parent_id": TOWN_A})
+    Region.objects.get_or_create(
+        code=OTHER_TOWN_VILLAGE, defaults={"name": "列西社区", "level": 5, "parent_id": TOWN_B}
+    )

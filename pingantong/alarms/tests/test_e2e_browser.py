@@ -19,14 +19,42 @@ import pytest
 
 from pingantong.accounts.choices import Role
 
+from .conftest import ensure_alarm_regions, fresh_sync_thread_connection
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 AL_SOS = b"[3G*4700186508*0060*AL,280824,101500,A,26.263406,N,117.639612,E,0,0,50,8,90,79,1200,0,00010000,0]"
 LK = b"[3G*4700186508*000B*LK,0,10,100]"
+
+
+def _retry(fn, attempts: int = 50):
+    """The test database is SQLite in memory with a shared cache, whose table locks do not wait
+    (SQLITE_LOCKED): the test thread retries its own reads and writes while the server, the gateway
+    and the supervision threads write. A file database in WAL mode (the product) waits instead."""
+    from django.db import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+    return None
+
+
+def _ensure_message_templates() -> None:
+    """A transactional test after another one may find the seeded message templates flushed: put
+    them back as the notifications migration does."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("pingantong.notifications.migrations.0002_seed_templates").seed(apps, None)
 
 
 def _shot(page, name: str) -> None:
@@ -47,8 +75,8 @@ def platform(settings):
 
     settings.PINGANTONG_ALARM_POLL_SECONDS = 300
     settings.PINGANTONG_CASCADE_ACK_SECONDS = 3
-    settings.PINGANTONG_ALARM_SUPERVISE_SECONDS = 0.5
-    settings.PINGANTONG_ALARM_RELAY_SECONDS = 0.5
+    settings.PINGANTONG_ALARM_SUPERVISE_SECONDS = 1.0
+    settings.PINGANTONG_ALARM_RELAY_SECONDS = 1.0
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -68,6 +96,7 @@ def platform(settings):
         asyncio.get_running_loop().create_task(live.relay(stop))
         return gateway, ports
 
+    lt.run(fresh_sync_thread_connection())
     gateway, ports = lt.run(start())
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
@@ -91,6 +120,8 @@ def test_watch_sos_to_closed_loop_in_browser(
 
     base, watch_port, _gateway, _lt = platform
     ensure_reference_data()
+    ensure_alarm_regions()
+    _ensure_message_templates()
     elder = client_factory("350404001001", name="陈阿婆", medical_notes="心脏病")
     contact_factory(elder, name="大儿子", phone="13700000001", priority=1, preferred_channel="sms")
     contact_factory(elder, name="小女儿", phone="13700000002", priority=2, preferred_channel="sms")
@@ -119,23 +150,25 @@ def test_watch_sos_to_closed_loop_in_browser(
     _shot(page, "queue")
     row.locator("[data-testid=claim]").click()
     page.wait_for_url("**/alarms/*/")
-    alarm = Alarm.objects.get()
+    alarm = _retry(Alarm.objects.get)
     assert alarm.status == "claimed" and alarm.claimed_by == agent and alarm.client == elder
 
     # The cascade: the son is alerted first, does not acknowledge within 3 s; the daughter is next.
     deadline = time.monotonic() + 20
     second = None
     while time.monotonic() < deadline:
-        second = (
-            ContactAttempt.objects.filter(alarm=alarm, contact__name="小女儿")
-            .select_related("message")
-            .first()
+        second = _retry(
+            lambda: (
+                ContactAttempt.objects.filter(alarm=alarm, contact__name="小女儿")
+                .select_related("message")
+                .first()
+            )
         )
         if second is not None and second.message is not None and second.message.status != "queued":
             break
         time.sleep(0.3)
     assert second is not None and second.message is not None, "the cascade never reached the second contact"
-    acknowledge_message(message=second.message, answer="1")
+    _retry(lambda: acknowledge_message(message=second.message, answer="1"))
     page.locator("[data-testid=timeline] [data-step=notification_acknowledged]").wait_for(timeout=15000)
 
     page.select_option("[data-testid=close-form] select[name=outcome]", "family_attended")
@@ -155,6 +188,6 @@ def test_watch_sos_to_closed_loop_in_browser(
     ):
         assert kind in steps, f"{kind} missing from the timeline {steps}"
     _shot(page, "alarm-closed")
-    alarm.refresh_from_db()
+    _retry(alarm.refresh_from_db)
     assert alarm.status == "closed" and alarm.outcome == "family_attended"
     watch.close()

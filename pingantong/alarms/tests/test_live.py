@@ -12,7 +12,9 @@ from asgiref.testing import ApplicationCommunicator
 from pingantong.alarms import actions, live
 from pingantong.alarms.consumers import AlarmConsumer, console_groups
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+from .conftest import ensure_alarm_regions
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def async_to_sync(fn):
@@ -68,6 +70,11 @@ async def _connect(user):
     communicator = Socket(user)
     connected = await communicator.connect()
     return communicator, connected
+
+
+@pytest.fixture(autouse=True)
+def _regions(transactional_db):
+    ensure_alarm_regions()
 
 
 def test_console_groups_follow_role_regions(user_factory):

@@ -14,7 +14,7 @@ from pingantong.care.actions import open_task
 from pingantong.care.choices import TaskKind
 from pingantong.care.models import Task, Visit
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HOME = (26.2634, 117.6389)
 
 

@@ -10,7 +10,7 @@ from pingantong.clients.idnumber import make_test_id_number
 
 from .conftest import DISTRICT, TOWN, VILLAGE
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _login(page, live_server, user, password, next_url):

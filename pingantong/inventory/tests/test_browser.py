@@ -17,7 +17,7 @@ from pingantong.inventory.models import Installation
 
 from .helpers import model, new_item
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HOME = (26.2634, 117.6389)
 

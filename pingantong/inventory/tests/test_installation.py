@@ -55,7 +55,7 @@ def _home_test(**extra):
     return data
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_installation_flow_waits_for_the_first_real_message_through_the_gateway(client, media):
     installer = make_user(Role.FIELD_WORKER, TOWN)
     elder = make_client(address="江滨社区1号", home_lat=HOME[0], home_lon=HOME[1])

@@ -80,7 +80,7 @@ def test_home_sensors_take_no_downlink():
         actions.configure_device(device=item.device, kind="locate_now")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_device_page_sends_sos_numbers_and_shows_the_devices_confirmation(client):
     from pingantong.inventory.catalogue import ensure_catalogue
 

@@ -10,7 +10,7 @@ from pingantong.accounts.choices import Role
 from pingantong.notifications import actions, broadcasts
 from pingantong.notifications.choices import ChannelKind, Purpose
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)

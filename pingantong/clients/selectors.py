@@ -9,6 +9,8 @@ from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
+from pingantong.core.drf import page_of as _page_of
+
 from .choices import ConsentPurpose
 from .models import Client, Consent, Contact
 
@@ -142,6 +144,4 @@ def search_clients(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
 
 def page_of(queryset: QuerySet[Client], page: int, size: int) -> tuple[list[Client], bool]:
     """One page and whether another follows, without COUNT(*) over the whole (restricted) table."""
-    start = (max(page, 1) - 1) * size
-    rows = list(queryset[start : start + size + 1])
-    return rows[:size], len(rows) > size
+    return _page_of(queryset, max(page, 1), size)

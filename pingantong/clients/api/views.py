@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from pingantong.core.access import user_may
 from pingantong.core.api import RestrictedGenericViewSet, RestrictedModelViewSet, RestrictedReadOnlyViewSet
 from pingantong.core.audit import log_read, purpose_of
+from pingantong.core.drf import NoCountPagination
 from pingantong.core.masking import mask_phone
 
 from .. import actions, selectors
@@ -19,42 +18,8 @@ from ..models import Agreement, Application, Client, Consent, Contact, Frequency
 from . import serializers as s
 
 
-class NoCountPagination(BasePagination):
-    """Page-number pagination without COUNT(*): fetch one row more to know whether a next page exists."""
-
-    page_size = 50
+class ClientPagination(NoCountPagination):
     max_page_size = 200
-
-    def paginate_queryset(self, queryset, request, view=None):
-        try:
-            self.page = max(1, int(request.query_params.get("page", 1)))
-            size = int(request.query_params.get("page_size", self.page_size))
-        except ValueError:
-            self.page, size = 1, self.page_size
-        self.size = max(1, min(size, self.max_page_size))
-        self.request = request
-        rows, self.has_next = selectors.page_of(queryset, self.page, self.size)
-        return rows
-
-    def get_paginated_response(self, data):
-        url = self.request.build_absolute_uri()
-        return Response(
-            {
-                "next": replace_query_param(url, "page", self.page + 1) if self.has_next else None,
-                "previous": replace_query_param(url, "page", self.page - 1) if self.page > 1 else None,
-                "results": data,
-            }
-        )
-
-    def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "properties": {
-                "next": {"type": "string", "nullable": True},
-                "previous": {"type": "string", "nullable": True},
-                "results": schema,
-            },
-        }
 
 
 class ClientViewSet(RestrictedModelViewSet):
@@ -62,7 +27,7 @@ class ClientViewSet(RestrictedModelViewSet):
     region. Writes go through the actions (ID validation, duplicates); clients are never deleted."""
 
     queryset = Client.objects.select_related("region")
-    pagination_class = NoCountPagination
+    pagination_class = ClientPagination
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
     restrict_action = {"reveal": "reveal_id", "terminate": "terminate"}
 

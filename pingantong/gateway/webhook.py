@@ -14,6 +14,12 @@ does not match (401), the timestamp is more than `WINDOW` seconds off (401), the
 committed (the same tables and inbox as terminal frames) before the 200 answer, then go through
 the rules stage. Secrets: `PINGANTONG_WEBHOOK_SECRET_<VENDOR>` in the environment, else the
 `devices.WebhookVendor` row.
+
+Order and duplicates: a vendor cloud delivers at least once and not necessarily in order. An event
+carrying an `event_id` already stored for that vendor is ignored (answered as a duplicate, not
+stored again). A request's events are stored per device in device-time order, and an event older
+than the newest one already stored for its device is stored as late data (`archived`), so it
+cannot overwrite the newer latest state; an SOS among them is still an SOS.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from django.views.decorators.http import require_POST
 
 from pingantong.gateway.events import KINDS, DeviceEvent, Position
 from pingantong.gateway.ingest import FrameIn, store_batch
+from pingantong.gateway.models import VendorDeviceClock, VendorEventSeen
 from pingantong.gateway.pipeline import RulesEngine
 
 log = logging.getLogger("pingantong.gateway.webhook")
@@ -46,6 +53,7 @@ WINDOW = 300
 MAX_BODY = 256 * 1024
 MAX_EVENTS = 500
 _NONCE = re.compile(r"^[A-Za-z0-9_\-]{16,64}$")
+EVENT_ID_KEY = "vendor_event_id"  # where the vendor's event id travels in DeviceEvent.extra
 _engine = RulesEngine()
 _engine_lock = threading.Lock()
 
@@ -120,6 +128,9 @@ def _event(vendor: str, index: int, item: Any) -> DeviceEvent:
             raise WebhookRejected(400, f"{where}.time: not an ISO-8601 time") from None
         if device_time.tzinfo is None:
             raise WebhookRejected(400, f"{where}.time: needs a UTC offset")
+    event_id = item.get("event_id")
+    if event_id is not None and (not isinstance(event_id, str | int) or not 0 < len(str(event_id)) <= 64):
+        raise WebhookRejected(400, f"{where}.event_id: text of 1 to 64 characters")
     position = None
     if item.get("position") is not None:
         pos = item["position"]
@@ -144,6 +155,7 @@ def _event(vendor: str, index: int, item: Any) -> DeviceEvent:
             steps=_int_or_none(item.get("steps")),
             vitals={k: float(v) for k, v in (item.get("vitals") or {}).items()},
             sensor=item.get("sensor") if isinstance(item.get("sensor"), dict) else None,
+            extra={EVENT_ID_KEY: str(event_id)} if event_id is not None else {},
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise WebhookRejected(400, f"{where}: {exc}") from None
@@ -184,8 +196,84 @@ def webhook_view(request: HttpRequest, vendor: str) -> JsonResponse:
         log.info("webhook %s refused (%d): %s", vendor, exc.status, exc)
         return JsonResponse({"error": str(exc)}, status=exc.status)
     peer = request.META.get("REMOTE_ADDR", "")
-    frames = [FrameIn(PROTOCOL, body, [e], peer=f"{vendor}@{peer}", identity=e.device_id) for e in events]
-    _stored, handed = store_batch(frames, f"webhook:{vendor}")
+    with transaction.atomic():
+        fresh, duplicates = claim_event_ids(vendor, events)
+        ordered = order_by_device_time(fresh)
+        frames = [
+            FrameIn(PROTOCOL, body, [e], peer=f"{vendor}@{peer}", identity=e.device_id) for e in ordered
+        ]
+        _stored, handed = store_batch(frames, f"webhook:{vendor}") if frames else ([], [])
     with _engine_lock:
         _engine.process(handed)
-    return JsonResponse({"stored": len(handed), "event_ids": [h.event_id for h in handed]})
+    return JsonResponse(
+        {"stored": len(handed), "duplicates": duplicates, "event_ids": [h.event_id for h in handed]}
+    )
+
+
+def claim_event_ids(vendor: str, events: list[DeviceEvent]) -> tuple[list[DeviceEvent], int]:
+    """Drop events whose vendor event id was already stored (or repeats within the request).
+
+    Runs inside the storing transaction: if storing fails, the ids are not spent either. A
+    concurrent request claiming the same id waits on the unique constraint and then finds it taken.
+    """
+    now = timezone.now()
+    fresh: list[DeviceEvent] = []
+    duplicates = 0
+    for event in events:
+        event_id = event.extra.get(EVENT_ID_KEY)
+        if event_id is None:
+            fresh.append(event)
+            continue
+        try:
+            with transaction.atomic():
+                VendorEventSeen.objects.create(
+                    vendor=vendor,
+                    event_id=event_id,
+                    device_identity=event.device_id,
+                    device_time=event.device_time,
+                    received_at=now,
+                )
+        except IntegrityError:
+            duplicates += 1
+            continue
+        fresh.append(event)
+    if duplicates:
+        log.info("webhook %s: %d duplicate event(s) ignored", vendor, duplicates)
+    # Ids older than KEEP_DAYS are forgotten (a vendor does not retry for that long).
+    VendorEventSeen.objects.filter(received_at__lt=now - timedelta(days=VendorEventSeen.KEEP_DAYS)).delete()
+    return fresh, duplicates
+
+
+def order_by_device_time(events: list[DeviceEvent]) -> list[DeviceEvent]:
+    """Sort each device's events by device time and mark those older than what is stored as late.
+
+    The newest device time per device is kept in `VendorDeviceClock` (rows locked for the
+    transaction, so two concurrent deliveries for one device cannot both think they are newest).
+    Events without a time keep their place after the timed ones and are never late.
+    """
+    timed = [e for e in events if e.device_time is not None]
+    untimed = [e for e in events if e.device_time is None]
+    if not timed:
+        return untimed
+    identities = sorted({e.device_id for e in timed})
+    first = min(e.device_time for e in timed if e.device_time is not None)
+    VendorDeviceClock.objects.bulk_create(
+        [VendorDeviceClock(identity=i, latest_device_time=first) for i in identities], ignore_conflicts=True
+    )
+    clocks = {
+        c.identity: c
+        for c in VendorDeviceClock.objects.select_for_update()
+        .filter(identity__in=identities)
+        .order_by("identity")
+    }
+    ordered = sorted(timed, key=lambda e: (e.device_id, e.device_time))
+    for event in ordered:
+        clock = clocks[event.device_id]
+        assert event.device_time is not None
+        if event.device_time < clock.latest_device_time:
+            event.archived = True  # late: stored and processed, but not as the latest state
+        else:
+            clock.latest_device_time = event.device_time
+    for clock in clocks.values():
+        clock.save(update_fields=["latest_device_time"])
+    return ordered + untimed

@@ -252,6 +252,65 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from npm (scripts/assets.sh), served by the project: no CDN at run time.
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
     "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
+    # One stable, meaningful component name per choice set. Without these, fields that share a name
+    # across apps (`status`, `kind`, `source` …) get hash-suffixed names (`Status4dbEnum`) that change
+    # whenever an app adds a choice, and `check --deploy` warns (drf_spectacular.W001). A new choice
+    # set on a field named like an existing one needs an entry here: core/tests/test_api_schema.py
+    # fails on any schema warning.
+    "ENUM_NAME_OVERRIDES": {
+        # accounts
+        "RoleEnum": "pingantong.accounts.choices.Role",
+        # alarms
+        "AlarmTypeEnum": "pingantong.alarms.choices.AlarmType",
+        "AlarmStatusEnum": "pingantong.alarms.choices.AlarmStatus",
+        "AlarmOutcomeEnum": "pingantong.alarms.choices.Outcome",
+        "AlarmStepKindEnum": "pingantong.alarms.choices.StepKind",
+        # care
+        "TaskKindEnum": "pingantong.care.choices.TaskKind",
+        "TaskStatusEnum": "pingantong.care.choices.TaskStatus",
+        "TaskSourceEnum": "pingantong.care.choices.TaskSource",
+        "TaskOutcomeEnum": "pingantong.care.choices.TaskOutcome",
+        "TaskEventKindEnum": "pingantong.care.choices.TaskEventKind",
+        "LifeSignSourceEnum": "pingantong.care.choices.LifeSignSource",
+        "CareCallModeEnum": "pingantong.care.choices.CallMode",
+        "CareCallResultEnum": "pingantong.care.choices.CallResult",
+        "VisitStatusEnum": "pingantong.care.choices.VisitStatus",
+        "ReferralKindEnum": "pingantong.care.choices.ReferralKind",
+        "ReferralStatusEnum": "pingantong.care.choices.ReferralStatus",
+        "CounsellingModeEnum": "pingantong.care.choices.CounsellingMode",
+        "PartnerKindEnum": "pingantong.care.choices.PartnerKind",
+        "ActivityKindEnum": "pingantong.care.choices.ActivityKind",
+        # clients
+        "ClientStatusEnum": "pingantong.clients.choices.ClientStatus",
+        "PayingSchemeEnum": "pingantong.clients.choices.PayingScheme",
+        "ConsentPurposeEnum": "pingantong.clients.choices.ConsentPurpose",
+        "ConsentMethodEnum": "pingantong.clients.choices.ConsentMethod",
+        "FrequencyChangeKindEnum": "pingantong.clients.choices.FrequencyKind",
+        "FrequencyChangeStatusEnum": "pingantong.clients.choices.FrequencyRequestStatus",
+        "ApplicationStatusEnum": "pingantong.clients.choices.ApplicationStatus",
+        "ApplicationActionEnum": "pingantong.clients.choices.ApplicationAction",
+        "AgreementStatusEnum": "pingantong.clients.choices.AgreementStatus",
+        # devices
+        "DeviceStatusEnum": "pingantong.devices.models.registry.DeviceStatus",
+        "CommandKindEnum": "pingantong.devices.models.commands.CommandKind",
+        "CommandStatusEnum": "pingantong.devices.models.commands.CommandStatus",
+        # inventory
+        "StockStateEnum": "pingantong.inventory.choices.StockState",
+        "StockActionEnum": "pingantong.inventory.choices.StockAction",
+        "ChargeKindEnum": "pingantong.inventory.choices.ChargeKind",
+        "InstallationStatusEnum": "pingantong.inventory.choices.InstallationStatus",
+        "DeviceCheckResultEnum": "pingantong.inventory.choices.CheckResult",
+        # notifications
+        "MessageStatusEnum": "pingantong.notifications.choices.MessageStatus",
+        "MessagePurposeEnum": "pingantong.notifications.choices.Purpose",
+        "BroadcastKindEnum": "pingantong.notifications.choices.BroadcastKind",
+        "BroadcastStatusEnum": "pingantong.notifications.choices.BroadcastStatus",
+        "BroadcastSourceEnum": "pingantong.notifications.choices.BroadcastSource",
+        # reports, sync
+        "SettlementStatusEnum": "pingantong.reports.models.SettlementStatus",
+        "SettlementLineKindEnum": "pingantong.reports.models.LineKind",
+        "OutboxStatusEnum": "pingantong.sync.models.OutboxStatus",
+    },
 }
 
 # --- Audit (X2, I1): records are kept at least a year; see pingantong.core.audit.

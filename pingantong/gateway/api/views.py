@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,6 +10,8 @@ from rest_framework.views import APIView
 
 from pingantong.accounts.choices import Role
 from pingantong.gateway.listeners.metrics import snapshot
+
+from .serializers import GatewayMetricsSerializer
 
 OPERATORS = {Role.SYSADMIN, Role.AGENCY_ADMIN, Role.SUPERVISOR, Role.DISTRICT}
 
@@ -28,13 +31,14 @@ class GatewayMetricsView(APIView):
     the web server's process; in scaled mode ask each gateway node)."""
 
     permission_classes = [GatewayOperator]
+    serializer_class = GatewayMetricsSerializer
 
+    @extend_schema(responses=GatewayMetricsSerializer)
     def get(self, request: Request) -> Response:
         from pingantong.gateway.ingest import INGESTORS
 
-        return Response(
-            {
-                "listeners": snapshot(),
-                "ingest": {node: vars(i.metrics) for node, i in INGESTORS.items()},
-            }
-        )
+        counters = {
+            "listeners": snapshot(),
+            "ingest": {node: vars(i.metrics) for node, i in INGESTORS.items()},
+        }
+        return Response(GatewayMetricsSerializer(counters).data)

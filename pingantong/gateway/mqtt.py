@@ -14,6 +14,15 @@ Topic contract (docs/gateway.md; FORMATS.md §6):
 The device identity in the registry is `<device_id>` (protocol ``mqtt``). Messages are stored
 through the same ingestor as terminal frames, and acknowledged to the broker (QoS 1 PUBACK) only
 after the commit, so a broker redelivers what we did not store.
+
+Scaled mode (several gateway processes on one external broker, `MQTT_URL`): the same filters are
+subscribed as a shared subscription, ``$share/<group>/<filter>`` (group `PINGANTONG_MQTT_SHARE_GROUP`,
+default ``pingantong``; empty turns sharing off), so the broker hands each message to one gateway of
+the group instead of every gateway storing it. Topics and payloads are unchanged for publishers.
+Mosquitto keeps routing a group's share to a member's *offline* persistent session, so a gateway
+keeps a persistent session only under a stable name (`PINGANTONG_GATEWAY_NODE`); with the default
+per-process name it connects with a clean session (decision 0100). The built-in broker (embedded
+mode, one gateway) has no shared subscriptions and is subscribed to plainly.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ log = logging.getLogger("pingantong.gateway.mqtt")
 PROTOCOL = "mqtt"
 PAT_PREFIX = "pat/v1"
 SUBSCRIPTIONS = (f"{PAT_PREFIX}/+/sensor/+/state", f"{PAT_PREFIX}/+/sensor/+/event")
+DEFAULT_SHARE_GROUP = "pingantong"
 
 # zigbee2mqtt `action` values that mean the button was pressed for help (model-dependent, §6).
 SOS_ACTIONS = frozenset({"sos", "emergency", "single", "double", "hold", "long", "press", "panic"})
@@ -169,13 +179,34 @@ def decode_sensor_message(topic: str, payload: bytes, *, z2m_base: str = "zigbee
 class MqttService:
     """Subscribes to the sensor topics on MQTT_URL, or on the built-in broker it starts."""
 
-    def __init__(self, ingestor: Ingestor, *, url: str | None = None, broker_port: int | None = None) -> None:
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        *,
+        url: str | None = None,
+        broker_port: int | None = None,
+        share_group: str | None = None,
+        persistent_session: bool | None = None,
+    ) -> None:
         self.ingestor = ingestor
         self.url = url if url is not None else str(getattr(settings, "MQTT_URL", "") or "")
         self.broker_port = (
             broker_port if broker_port is not None else int(getattr(settings, "PINGANTONG_MQTT_PORT", 0))
         )
         self.z2m_base = str(getattr(settings, "PINGANTONG_Z2M_BASE", "zigbee2mqtt"))
+        # Shared subscriptions only on an external broker (several gateways); see the module docstring.
+        group = (
+            share_group
+            if share_group is not None
+            else str(getattr(settings, "PINGANTONG_MQTT_SHARE_GROUP", DEFAULT_SHARE_GROUP))
+        )
+        self.share_group = group.strip() if self.url else ""
+        if "/" in self.share_group or "+" in self.share_group or "#" in self.share_group:
+            raise ValueError(f"MQTT share group may not contain '/', '+' or '#': {self.share_group!r}")
+        stable_name = bool(getattr(settings, "PINGANTONG_GATEWAY_NODE", ""))
+        self.persistent_session = (
+            persistent_session if persistent_session is not None else (not self.share_group or stable_name)
+        )
         self.received = 0
         self.stored = 0
         self.malformed = 0
@@ -197,6 +228,8 @@ class MqttService:
                 )
                 self.broker = None
             self.url = f"mqtt://127.0.0.1:{self.broker_port}"
+            self.share_group = ""  # one embedded gateway; amqtt has no shared subscriptions
+            self.persistent_session = True
         if self.url:
             self._task = asyncio.create_task(self._run(), name="mqtt")
 
@@ -232,17 +265,24 @@ class MqttService:
             username=parsed.username,
             password=parsed.password,
             identifier=f"pingantong-gateway-{self.ingestor.node}"[:64],
-            clean_session=False,
+            clean_session=not self.persistent_session,
         ) as client:
             paho = client._client
             paho._manual_ack = True  # PUBACK only after our commit (paho's manual_ack mode)
-            for topic in (*SUBSCRIPTIONS, f"{self.z2m_base}/#"):
+            for topic in self.topic_filters():
                 await client.subscribe(topic, qos=1)
             self.ready.set()
             async for message in client.messages:
                 await self.handle(str(message.topic), bytes(message.payload or b""))
                 if message.qos > 0:
                     paho.ack(message.mid, message.qos)
+
+    def topic_filters(self) -> list[str]:
+        """What this gateway subscribes to: the contract's filters, shared within the group if any."""
+        filters = [*SUBSCRIPTIONS, f"{self.z2m_base}/#"]
+        if self.share_group:
+            return [f"$share/{self.share_group}/{f}" for f in filters]
+        return filters
 
     async def handle(self, topic: str, payload: bytes) -> bool:
         """Store one message; True once committed (or when there was nothing to store)."""

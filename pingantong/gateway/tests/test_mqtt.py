@@ -75,7 +75,8 @@ def test_mosquitto_sensor_messages_are_stored_and_prove_the_person():
     unknown = f"smoke-{uuid.uuid4().hex[:6]}"
     lt = LoopThread()
     ingestor = Ingestor(node=f"mqtt-test-{uuid.uuid4().hex[:6]}")
-    service = MqttService(ingestor, url=url, broker_port=0)
+    # A group of its own: other test runs on the same broker must not take a share of these messages.
+    service = MqttService(ingestor, url=url, broker_port=0, share_group=f"t{uuid.uuid4().hex[:8]}")
 
     async def start():
         await ingestor.start()

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import reduce
 
 DELIMITER, ESCAPE = 0x7E, 0x7D
 TEXT_OPEN, TEXT_CLOSE = 0x28, 0x29
@@ -34,7 +33,19 @@ class RawFrame:
 
 
 def xor_checksum(data: bytes) -> int:
-    return reduce(lambda acc, b: acc ^ b, data, 0)
+    """XOR of every byte, folded in C-sized steps on one big integer (no Python loop per byte:
+    the per-byte reduce was the codec's largest cost at 10,000 frames/s)."""
+    size = len(data)
+    if size <= 1:
+        return data[0] if size else 0
+    value = int.from_bytes(data, "little")
+    width = 8
+    while width < size * 8:
+        width <<= 1
+    while width > 8:
+        width >>= 1
+        value = (value >> width) ^ (value & ((1 << width) - 1))
+    return value
 
 
 def escape(data: bytes) -> bytes:

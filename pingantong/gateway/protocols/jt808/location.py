@@ -65,8 +65,18 @@ def bcd_time(data: bytes, tz_offset_minutes: int) -> datetime | None:
     text = data.hex()
     if len(text) != 12 or not text.isdigit():
         return None
+    # Fixed two-digit fields: read them directly (strptime was the codec's hottest call). The
+    # century follows strptime's %y: 69–99 → 19xx, 00–68 → 20xx.
+    year = int(text[0:2])
     try:
-        local = datetime.strptime(text, "%y%m%d%H%M%S")
+        local = datetime(
+            year + (1900 if year >= 69 else 2000),
+            int(text[2:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[8:10]),
+            int(text[10:12]),
+        )
     except ValueError:
         return None
     return (local - timedelta(minutes=tz_offset_minutes)).replace(tzinfo=UTC)
@@ -100,8 +110,10 @@ def decode_location(body: bytes, tz_offset_minutes: int, *, legacy_header: bool 
 
 
 def _alarms(flags: int, legacy_header: bool, loc: Location) -> list[str]:
-    out = []
-    for bit in range(32):
+    out: list[str] = []
+    if not flags:
+        return out
+    for bit in range(flags.bit_length()):
         if not flags >> bit & 1:
             continue
         if bit in ALARM_BITS:

@@ -102,8 +102,21 @@ def _num(value: str, kind: type = float) -> Any:
 
 
 def _device_time(date: str, time: str, tz_offset_minutes: int) -> datetime | None:
+    text = date.strip() + time.strip()[:6]
     try:
-        local = datetime.strptime(date.strip() + time.strip()[:6], "%d%m%y%H%M%S")
+        if len(text) == 12 and text.isdigit():
+            # The usual DDMMYY + hhmmss: read the fields directly (strptime is slow); same result.
+            year = int(text[4:6])
+            local = datetime(
+                year + (1900 if year >= 69 else 2000),
+                int(text[2:4]),
+                int(text[0:2]),
+                int(text[6:8]),
+                int(text[8:10]),
+                int(text[10:12]),
+            )
+        else:
+            local = datetime.strptime(text, "%d%m%y%H%M%S")
     except ValueError:
         return None
     return (local - timedelta(minutes=tz_offset_minutes)).replace(tzinfo=UTC)

@@ -85,6 +85,10 @@ class DeviceEventRecord(models.Model):
         indexes = [
             models.Index(fields=["device", "received_at"], name="event_device_time"),
             models.Index(fields=["gateway_node", "processed_at"], name="event_unprocessed"),
+            # Device supervision reads the last day's alarms (fault, taken off, low battery) every
+            # 10 minutes: a partial index holds the alarm rows only, so the gateway's inserts of
+            # ordinary events pay nothing for it and the sweep never scans the table (decision 0091).
+            models.Index(fields=["received_at"], name="event_alarm_time", condition=models.Q(kind="alarm")),
         ]
         verbose_name = _("device event")
         verbose_name_plural = _("device events")

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from pingantong.devices.models import Device, DeviceEventRecord
 
-from ..choices import CheckResult, HealthProblem
+from ..choices import CheckResult, HealthProblem, StockState
 from ..models import DeviceCheck, TestCall
 from ..selectors import DeviceHealth, health_of, maintenance_candidates, supervised_devices
 
@@ -34,6 +34,21 @@ def _open_maintenance(source_ref: str | None = None) -> Any:
     return qs.filter(source_ref=source_ref) if source_ref is not None else qs
 
 
+# pg_advisory_xact_lock key of "one active maintenance task per device" (any constant of our own).
+MAINTENANCE_LOCK = 8_0089
+
+
+def _lock_maintenance() -> None:
+    """Serialize whoever opens device maintenance tasks (the sweep, a fault report, an overlapping
+    or retried sweep) until the transaction ends, so "is one open?" and "open one" cannot interleave
+    (decision 0090). SQLite needs nothing: its transactions are IMMEDIATE, one writer at a time."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MAINTENANCE_LOCK])
+
+
 def open_maintenance_task(
     *, device: Device, reason: str, now: dt.datetime, related: list | None = None
 ) -> tuple[Any, bool]:
@@ -41,20 +56,22 @@ def open_maintenance_task(
     from pingantong.care.actions import open_task
     from pingantong.care.choices import TaskKind, TaskSource
 
-    existing = _open_maintenance(_source_ref(device)).order_by().first()
-    if existing is not None:
-        return existing, False
-    task = open_task(
-        kind=TaskKind.MAINTENANCE,
-        client=device.client,
-        region=device.region_id,
-        due_at=now + REMEDY_TARGET,
-        reason=reason,
-        source=TaskSource.DEVICE,
-        source_ref=_source_ref(device),
-        related=[device, *(related or [])],
-        now=now,
-    )
+    with transaction.atomic():
+        _lock_maintenance()
+        existing = _open_maintenance(_source_ref(device)).order_by().first()
+        if existing is not None:
+            return existing, False
+        task = open_task(
+            kind=TaskKind.MAINTENANCE,
+            client=device.client,
+            region=device.region_id,
+            due_at=now + REMEDY_TARGET,
+            reason=reason,
+            source=TaskSource.DEVICE,
+            source_ref=_source_ref(device),
+            related=[device, *(related or [])],
+            now=now,
+        )
     return task, True
 
 
@@ -76,32 +93,57 @@ def _reason(health: DeviceHealth) -> str:
     ) % {"type": device.device_type.name, "device": device, "problems": "; ".join(parts)}
 
 
+def needs_task(health: DeviceHealth) -> bool:
+    """Whether the sweep opens a maintenance task for this device: silent beyond its type's
+    threshold, a fault (alarm or faulty stock), or installed but never heard. Low battery and taken
+    off are shown on the health screen but are not maintenance cases; a device that never reported
+    and is not installed yet is the activation check's business."""
+    if not health.needs_maintenance:
+        return False
+    if set(health.problems) <= {HealthProblem.NEVER_REPORTED, HealthProblem.LOW_BATTERY}:
+        item = getattr(health.device, "stock_item", None)
+        return item is not None and item.state == StockState.INSTALLED
+    return True
+
+
 def supervise_devices(*, now: dt.datetime | None = None) -> list[Any]:
     """Check every supervised device; open a maintenance task for each silent or faulty one that
-    has none open. Returns the tasks opened."""
-    from pingantong.inventory.choices import StockState
+    has none open. Returns the tasks opened.
+
+    A fixed number of queries whatever the fleet (decision 0091): the candidates are selected in
+    the database (per-type cutoffs), the open tasks are read once, and the new tasks, their
+    "opened" events and audit entries are written in multi-row INSERTs (`care.bulk_open`). The
+    whole sweep is one transaction under the maintenance lock, so an overlapping or retried sweep
+    (or a fault report at the same moment) cannot open a second task for a device."""
+    from pingantong.care.bulk_open import NewTask, open_tasks
+    from pingantong.care.choices import TaskKind, TaskSource
 
     now = now or timezone.now()
-    opened = []
-    # One query for the devices that already have an open task (not one per device).
-    busy = set(
-        _open_maintenance().filter(source_ref__startswith="device:").values_list("source_ref", flat=True)
-    )
-    for health in health_of(maintenance_candidates(now), now):
-        if not health.needs_maintenance or _source_ref(health.device) in busy:
-            continue
-        item = getattr(health.device, "stock_item", None)
-        only_never = health.problems == [HealthProblem.NEVER_REPORTED] or set(health.problems) <= {
-            HealthProblem.NEVER_REPORTED,
-            HealthProblem.LOW_BATTERY,
-        }
-        if only_never and (item is None or item.state != StockState.INSTALLED):
-            continue  # not installed yet: the activation check handles it
-        with transaction.atomic():
-            task, created = open_maintenance_task(device=health.device, reason=_reason(health), now=now)
-        if created:
-            opened.append(task)
-    return opened
+    with transaction.atomic():
+        _lock_maintenance()
+        busy = set(
+            _open_maintenance().filter(source_ref__startswith="device:").values_list("source_ref", flat=True)
+        )
+        specs = []
+        for health in health_of(maintenance_candidates(now), now):
+            device = health.device
+            ref = _source_ref(device)
+            if ref in busy or not needs_task(health):
+                continue
+            busy.add(ref)
+            specs.append(
+                NewTask(
+                    kind=TaskKind.MAINTENANCE,
+                    client_id=device.client_id,
+                    region_id=str(device.region_id),
+                    due_at=now + REMEDY_TARGET,
+                    reason=_reason(health),
+                    source=TaskSource.DEVICE,
+                    source_ref=ref,
+                    related=[device],
+                )
+            )
+        return open_tasks(specs, now=now)
 
 
 def iso_week(moment: dt.datetime) -> str:

@@ -16,6 +16,21 @@ TRAIL_POINTS = 300
 LAST_EVENTS = 15
 
 
+UNKNOWN_TERMINAL_ID_WINDOW = 20_000
+
+
+def _id_window(alarm: Any) -> dict[str, int]:
+    """The event-id range to search for an unknown terminal's recent events: up to the newest
+    event of the alarm (or the newest stored) and `UNKNOWN_TERMINAL_ID_WINDOW` ids before it."""
+    from pingantong.devices.models import DeviceEventRecord
+
+    ids = [int(i) for i in alarm.source_event_ids or [] if str(i).isdigit()]
+    top = max(ids) if ids else None
+    if top is None:
+        top = DeviceEventRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return {"pk__gt": top - UNKNOWN_TERMINAL_ID_WINDOW, "pk__lte": top + UNKNOWN_TERMINAL_ID_WINDOW}
+
+
 def _device_block(alarm: Any) -> dict[str, Any]:
     """Device health, last life sign, last events and the position trail of the alarm's device."""
     from pingantong.devices.models import DeviceEventRecord, DeviceState, PositionRecord
@@ -34,7 +49,12 @@ def _device_block(alarm: Any) -> dict[str, Any]:
             )
         ]
     elif alarm.device_ident:
-        events = DeviceEventRecord.objects.filter(device_identity=alarm.device_ident)
+        # An unknown terminal's events have no device row, and the identity column has no index:
+        # read a bounded id range around the alarm's own events (ids grow with time), never the
+        # whole table (ten million rows at full scale).
+        events = DeviceEventRecord.objects.filter(
+            device__isnull=True, device_identity=alarm.device_ident, **_id_window(alarm)
+        )
     else:
         events = DeviceEventRecord.objects.none()
     block["events"] = list(

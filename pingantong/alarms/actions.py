@@ -39,14 +39,20 @@ log = logging.getLogger(__name__)
 DEFAULT_DISTRICT = "350404000000"
 
 
-def join_window_seconds() -> int:
-    """Repeats within this many seconds of an active alarm's last occurrence join it."""
-    return int(getattr(settings, "PINGANTONG_ALARM_JOIN_WINDOW_SECONDS", 900))
+def join_window_seconds(region_code: str | None = None) -> int:
+    """Repeats within this many seconds of an active alarm's last occurrence join it (the region's
+    alarm-centre settings, else `PINGANTONG_ALARM_JOIN_WINDOW_SECONDS`)."""
+    from .centre import settings_for
+
+    return settings_for(region_code).join_window_seconds
 
 
-def escalate_after_seconds() -> int:
-    """Unclaimed alarms go to the supervisor after this many seconds (DOMAIN.md: 45 s default)."""
-    return int(getattr(settings, "PINGANTONG_ALARM_ESCALATE_SECONDS", 45))
+def escalate_after_seconds(region_code: str | None = None) -> int:
+    """Unclaimed alarms go to the supervisor after this many seconds (DOMAIN.md: 45 s default;
+    the region's alarm-centre settings, else `PINGANTONG_ALARM_ESCALATE_SECONDS`)."""
+    from .centre import settings_for
+
+    return settings_for(region_code).escalate_after_seconds
 
 
 def district_code() -> str:
@@ -182,7 +188,8 @@ def join_or_raise(
     client pressing SOS five times is one case climbing the queue, not five cases flooding it.
     Returns (alarm, created)."""
     now = at or timezone.now()
-    since = now - timedelta(seconds=join_window_seconds())
+    region_hint = region_code or (getattr(client, "region_id", None) if client is not None else None)
+    since = now - timedelta(seconds=join_window_seconds(region_hint))
     with transaction.atomic():
         candidates = Alarm.objects.select_for_update().filter(
             status__in=ACTIVE_STATUSES, last_occurrence_at__gte=since
@@ -304,18 +311,26 @@ def _start_cascade_after_commit(alarm: Alarm) -> None:
 
 
 def escalate_unclaimed(*, now: datetime | None = None, after_seconds: int | None = None) -> list[int]:
-    """Alarms still open after the configured time go to the supervisor (DOMAIN.md: overflow).
+    """Alarms still open after their region's escalation time go to the supervisor (DOMAIN.md:
+    overflow): marked on every screen, and an SMS to the supervisors on shift (escalation.py).
     Idempotent: an escalated alarm is not escalated again. The contact cascade starts too, so the
-    family is not kept waiting for a free agent."""
+    family is not kept waiting for a free agent. `after_seconds` overrides every region's time."""
+    from .centre import settings_for, shortest_escalation_seconds
+
     now = now or timezone.now()
-    limit = now - timedelta(seconds=escalate_after_seconds() if after_seconds is None else after_seconds)
+    shortest = shortest_escalation_seconds() if after_seconds is None else after_seconds
     escalated: list[int] = []
-    ids = list(
+    candidates = list(
         Alarm.objects.filter(
-            status=AlarmStatus.OPEN, escalated_at__isnull=True, raised_at__lte=limit
-        ).values_list("pk", flat=True)[:500]
+            status=AlarmStatus.OPEN,
+            escalated_at__isnull=True,
+            raised_at__lte=now - timedelta(seconds=shortest),
+        ).values_list("pk", "region_id", "raised_at")[:500]
     )
-    for alarm_id in ids:
+    for alarm_id, region_id, raised_at in candidates:
+        limit = after_seconds if after_seconds is not None else settings_for(region_id).escalate_after_seconds
+        if raised_at > now - timedelta(seconds=limit):
+            continue
         with transaction.atomic():
             if not Alarm.objects.filter(
                 pk=alarm_id, status=AlarmStatus.OPEN, escalated_at__isnull=True
@@ -329,11 +344,24 @@ def escalate_unclaimed(*, now: datetime | None = None, after_seconds: int | None
                 actor_label="supervision",
                 at=now,
                 note=_("Unclaimed for %(s)s s") % {"s": waited},
-                data={"waited_s": waited},
+                data={"waited_s": waited, "limit_s": limit},
             )
             _start_cascade_after_commit(alarm)
+            _notify_supervisors_after_commit(alarm.pk)
             escalated.append(alarm_id)
     return escalated
+
+
+def _notify_supervisors_after_commit(alarm_id: int) -> None:
+    from . import escalation
+
+    def send() -> None:
+        try:
+            escalation.notify_supervisors(alarm_id=alarm_id)
+        except Exception:  # the SMS is on top of the screen's mark: never undo the escalation
+            log.exception("escalation SMS for alarm %s failed", alarm_id)
+
+    transaction.on_commit(send)
 
 
 def close_alarm(*, alarm_id: int, user: Any, outcome: str, note: str = "", visit_due_hours: int = 2) -> Alarm:

@@ -7,7 +7,7 @@ from django.contrib import admin
 
 from pingantong.core.admin import RestrictedModelAdmin
 
-from .models import Alarm, AlarmSettings, Signal
+from .models import Alarm, AlarmCentreSettings, AlarmSettings, Signal
 
 
 @admin.register(AlarmSettings)
@@ -54,3 +54,20 @@ class SignalAdmin(RestrictedModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AlarmCentreSettings)
+class AlarmCentreSettingsAdmin(RestrictedModelAdmin):
+    """The same settings as /alarms/settings/ (which supervisors use); kept for administrators."""
+
+    list_display = (
+        "region",
+        "escalate_after_seconds",
+        "cascade_ack_seconds",
+        "join_window_seconds",
+        "sms_supervisor_on_escalation",
+        "updated_by",
+        "updated_at",
+    )
+    raw_id_fields = ("region",)
+    readonly_fields = ("updated_by", "updated_at")

@@ -14,7 +14,7 @@ class AlarmsConfig(AppConfig):
         from pingantong.core.audit import audit_changes
 
         from . import engine, live, tasks  # noqa: F401 - tasks registers the periodic jobs
-        from .models import Alarm, AlarmSettings
+        from .models import Alarm, AlarmCentreSettings, AlarmSettings
 
         engine.register()
         services.register("alarm-relay", live.relay, "carries alarm changes from the worker to consoles")
@@ -30,6 +30,12 @@ class AlarmsConfig(AppConfig):
             {Role.SUPERVISOR, Role.AGENCY_ADMIN, Role.DISTRICT, Role.AUDITOR},
             order=11,
         )
+        navigation.register(
+            _("Alarm centre settings"),
+            "alarms:settings",
+            {Role.SUPERVISOR, Role.AGENCY_ADMIN},
+            order=12,
+        )
         from pingantong.core.home import register_widget
 
         from .widgets import open_alarms_widget
@@ -37,3 +43,4 @@ class AlarmsConfig(AppConfig):
         register_widget(open_alarms_widget, order=5)
         audit_changes(Alarm)
         audit_changes(AlarmSettings)
+        audit_changes(AlarmCentreSettings)

@@ -38,8 +38,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 DEFAULT_TEMPLATE = ("sos_contact", "sos")
 
 
-def ack_seconds() -> int:
-    return int(getattr(settings, "PINGANTONG_CASCADE_ACK_SECONDS", 120))
+def ack_seconds(region_code: str | None = None) -> int:
+    """How long a contact has to acknowledge: the region's alarm-centre settings, else
+    `PINGANTONG_CASCADE_ACK_SECONDS` (120)."""
+    from .centre import settings_for
+
+    return settings_for(region_code).cascade_ack_seconds
 
 
 def location_link(alarm: Alarm) -> str:
@@ -99,7 +103,7 @@ def _send(alarm: Alarm, contact: Any, order: int, *, street: bool = False) -> Co
         order=order,
         street_designated=street,
         sent_at=now,
-        ack_deadline=now + timedelta(seconds=ack_seconds()),
+        ack_deadline=now + timedelta(seconds=ack_seconds(alarm.region_id)),
     )
     from .actions import record_step
 

@@ -99,6 +99,7 @@ class StepKind(models.TextChoices):
     REPEATED = "repeated", _("Repeated (joined)")
     PUSHED = "pushed", _("Pushed to consoles")
     ESCALATED = "escalated", _("Escalated to supervisor")
+    SUPERVISOR_NOTIFIED = "supervisor_notified", _("Supervisor notified by SMS")
     CLAIMED = "claimed", _("Claimed")
     CALLED_CLIENT = "called_client", _("Called the client back")
     CONTACTED_FAMILY = "contacted_family", _("Contacted family")

@@ -8,6 +8,7 @@ claimed by exactly one agent, worked through its steps and closed with an outcom
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -251,3 +252,62 @@ class ContactAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"alarm {self.alarm_id} contact #{self.order} {self.state}"
+
+
+CENTRE_SETTINGS_EDITORS = frozenset({Role.SUPERVISOR, Role.AGENCY_ADMIN})
+
+
+class AlarmCentreSettings(models.Model):
+    """How the alarm centre works in a region: when an unclaimed alarm escalates, how long the
+    contact cascade waits for an acknowledgement, how close repeats join the open alarm, and
+    whether the supervisors on shift get an SMS on escalation.
+
+    A row applies to its region's whole subtree; the nearest region with a row wins, and without one
+    the deployment's settings (`PINGANTONG_ALARM_ESCALATE_SECONDS` …) apply (see `centre.py`).
+    Edited by the agency's supervisors and administrators on `/alarms/settings/`; every change is
+    in the audit log.
+    """
+
+    region = models.OneToOneField(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region")
+    )
+    escalate_after_seconds = models.PositiveIntegerField(
+        _("escalate an unclaimed alarm after (s)"),
+        validators=[MinValueValidator(10), MaxValueValidator(3600)],
+    )
+    cascade_ack_seconds = models.PositiveIntegerField(
+        _("wait for a contact's acknowledgement (s)"),
+        validators=[MinValueValidator(30), MaxValueValidator(3600)],
+    )
+    join_window_seconds = models.PositiveIntegerField(
+        _("repeats join the open alarm within (s)"),
+        validators=[MinValueValidator(60), MaxValueValidator(86400)],
+    )
+    sms_supervisor_on_escalation = models.BooleanField(
+        _("SMS to the supervisors on shift when an alarm escalates"), default=True
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+
+    access_policy = AccessPolicy(
+        region_field="region_id",
+        view=CONSOLE_ROLES | OVERSIGHT_ROLES,
+        add=CENTRE_SETTINGS_EDITORS,
+        change=CENTRE_SETTINGS_EDITORS,
+        delete=CENTRE_SETTINGS_EDITORS,
+    )
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("alarm centre settings")
+        verbose_name_plural = _("alarm centre settings")
+
+    def __str__(self) -> str:
+        return f"alarm centre settings of {self.region_id}"

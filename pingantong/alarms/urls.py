@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_settings
 
 app_name = "alarms"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("rows/", views.QueueRowsView.as_view(), name="rows"),
     path("kpis/", views.kpis, name="kpis"),
     path("history/", views.HistoryView.as_view(), name="history"),
+    path("settings/", views_settings.centre_settings, name="settings"),
     path("<int:pk>/", views.AlarmDetailView.as_view(), name="detail"),
     path("<int:pk>/timeline/", views.TimelineView.as_view(), name="timeline"),
     path("<int:pk>/claim/", views.claim, name="claim"),

@@ -74,3 +74,14 @@ def ensure_alarm_regions() -> None:
     Region.objects.get_or_create(
         code=OTHER_TOWN_VILLAGE, defaults={"name": "列西社区", "level": 5, "parent_id": TOWN_B}
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_centre_settings():
+    """The alarm-centre settings are cached per process for a few seconds: no test may see the rows
+    of the test before it (rolled back, but still cached)."""
+    from pingantong.alarms import centre
+
+    centre.forget_cache()
+    yield
+    centre.forget_cache()

@@ -44,10 +44,19 @@ def make_attempt_in(region_code: str):
     )
 
 
+def make_centre_settings_in(region_code: str):
+    from pingantong.alarms.models import AlarmCentreSettings
+
+    return AlarmCentreSettings.objects.create(
+        region_id=region_code, escalate_after_seconds=60, cascade_ack_seconds=120, join_window_seconds=900
+    )
+
+
 ACCESS_FACTORIES = {
     "alarms.Alarm": make_alarm_in,
     "alarms.AlarmStep": make_step_in,
     "alarms.Signal": make_signal_in,
     "alarms.AlarmSettings": make_settings_in,
     "alarms.ContactAttempt": make_attempt_in,
+    "alarms.AlarmCentreSettings": make_centre_settings_in,
 }

@@ -170,7 +170,12 @@ class UnknownDeviceInbox(models.Model):
     frame_count = models.PositiveIntegerField(_("frames"), default=0)
     last_peer = models.CharField(_("last address"), max_length=64, blank=True)
     last_frame = models.ForeignKey(
-        "devices.RawFrame", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "devices.RawFrame",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,  # raw frames are partitioned on PostgreSQL (devices.models.telemetry)
     )
     last_alarms = models.JSONField(_("last alarms"), default=list, blank=True)
     bound_device = models.ForeignKey(

@@ -65,7 +65,12 @@ class LifeSign(models.Model):
     occurred_at = models.DateTimeField(_("occurred at"))
     source = models.CharField(_("source"), max_length=16, choices=LifeSignSource.choices)
     event = models.ForeignKey(
-        "devices.DeviceEventRecord", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "devices.DeviceEventRecord",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,  # events are partitioned on PostgreSQL (devices.models.telemetry)
     )
 
     access_policy = OF_DEVICE_READONLY

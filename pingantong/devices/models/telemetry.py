@@ -2,10 +2,15 @@
 
 These tables grow fastest (a watch reporting every 5 minutes is ~105,000 rows a year per series).
 Each is indexed on (device, time) so that "latest N of one device" and "one device over a day"
-stay index range scans however large the table gets. On PostgreSQL the plan (docs/gateway.md,
-decision 0021) is monthly range partitions on the time column with retention by dropping whole
-partitions (positions 7 days minimum, S09; raw frames 180 days; events and vitals longer); on
-SQLite a scheduled purge deletes by time in small batches.
+stay index range scans however large the table gets. On PostgreSQL these five tables are monthly
+range partitions on `received_at` (migration gateway 0002, pingantong.gateway.partitions; decision
+0101): partitions are created ahead and whole expired months dropped (positions 7 days minimum,
+S09; raw frames 180 days; events and vitals longer); on SQLite, and for the rest of a month on
+PostgreSQL, a scheduled purge deletes by time in small batches.
+
+A partitioned table's primary key must include the partition key, so nothing can hold a database
+foreign key *to* a raw frame or an event: those references are declared `db_constraint=False`
+(the ORM still follows them, and SET_NULL on delete is done by Django).
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ class RawFrame(models.Model):
         indexes = [
             models.Index(fields=["device", "received_at"], name="rawframe_device_time"),
             models.Index(fields=["received_at"], name="rawframe_time"),
+            # Malformed frames are rare: a partial index lets the gateway page count them cheaply.
+            models.Index(
+                fields=["received_at"], name="rawframe_malformed_time", condition=~models.Q(error="")
+            ),
         ]
         verbose_name = _("raw frame")
         verbose_name_plural = _("raw frames")
@@ -73,7 +82,12 @@ class DeviceEventRecord(models.Model):
     serial = models.PositiveIntegerField(_("terminal serial"), null=True, blank=True)
     payload = models.JSONField(_("event"), default=dict)
     raw_frame = models.ForeignKey(
-        RawFrame, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+        RawFrame,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_constraint=False,  # RawFrame is partitioned on PostgreSQL (see the module docstring)
     )
     gateway_node = models.CharField(_("gateway node"), max_length=64, blank=True)
     processed_at = models.DateTimeField(_("processed by rules"), null=True, blank=True)
@@ -104,7 +118,12 @@ class _Series(models.Model):
     recorded_at = models.DateTimeField(_("time"))
     received_at = models.DateTimeField(_("received at"))
     event = models.ForeignKey(
-        DeviceEventRecord, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        DeviceEventRecord,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,  # partitioned on PostgreSQL
     )
 
     access_policy = OF_DEVICE_READONLY

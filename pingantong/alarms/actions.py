@@ -63,10 +63,12 @@ class AlarmAlreadyClaimed(ValidationError):
     """Another agent was faster: the alarm is theirs."""
 
 
-def _after_commit_push(alarm_id: int, event: str) -> None:
+def _after_commit_push(alarm_id: int, event: str, alarm: Alarm | None = None) -> None:
+    """Push the alarm's row to the consoles straight after the commit. `alarm` (a just-created,
+    complete instance) saves the push re-reading the row."""
     from . import live
 
-    transaction.on_commit(lambda: live.push_alarm(alarm_id, event=event))
+    transaction.on_commit(lambda: live.push_alarm(alarm_id, event=event, alarm=alarm))
 
 
 def record_step(
@@ -78,8 +80,12 @@ def record_step(
     note: str = "",
     data: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    touch: bool = True,
+    push_instance: bool = False,
 ) -> AlarmStep:
-    """Append one timestamped step to the alarm's timeline (and push the change to consoles)."""
+    """Append one timestamped step to the alarm's timeline (and push the change to consoles).
+    `touch=False` when the caller has just written the alarm row (its `updated_at` is fresh);
+    `push_instance=True` pushes `alarm` as it is in memory instead of re-reading it."""
     if kind not in StepKind.values:
         raise ValidationError({"kind": _("Unknown step %(kind)s.") % {"kind": kind}})
     step = AlarmStep.objects.create(
@@ -91,8 +97,9 @@ def record_step(
         data=dict(data or {}),
         at=at or timezone.now(),
     )
-    Alarm.objects.filter(pk=alarm.pk).update(updated_at=timezone.now())
-    _after_commit_push(alarm.pk, kind)
+    if touch:
+        Alarm.objects.filter(pk=alarm.pk).update(updated_at=timezone.now())
+    _after_commit_push(alarm.pk, kind, alarm if push_instance else None)
     return step
 
 
@@ -117,6 +124,7 @@ def raise_alarm(
     region_code: str | None = None,
     device_ident: str = "",
     device: Any = None,
+    device_id: int | None = None,
     client: Any = None,
     priority: int | None = None,
     detail: str = "",
@@ -135,13 +143,15 @@ def raise_alarm(
         raise ValidationError({"alarm_type": _("Not in the alarm vocabulary: %(t)s") % {"t": alarm_type}})
     now = at or timezone.now()
     region = region_code or (client.region_id if client is not None else None) or district_code()
-    with transaction.atomic():
+    # No savepoint when nested (the rules engine's applier transaction, join_or_raise): a failure
+    # rolls the whole applier back anyway, and each savepoint is a round trip on the SOS path.
+    with transaction.atomic(savepoint=False):
         alarm = Alarm.objects.create(
             alarm_type=alarm_type,
             detail=detail[:60],
             priority=priority or DEFAULT_PRIORITY.get(alarm_type, 3),
             device_ident=device_ident or (getattr(device, "identity", "") or ""),
-            device=device,
+            device_id=device.pk if device is not None else device_id,
             client=client,
             region_id=region,
             from_unbound_device=from_unbound_device or client is None,
@@ -159,6 +169,8 @@ def raise_alarm(
             at=now,
             note=detail,
             data={"source_event_id": source_event_id, **dict(data or {})},
+            touch=False,
+            push_instance=True,
         )
     return alarm
 
@@ -172,6 +184,7 @@ def join_or_raise(
     alarm_type: str,
     device_ident: str = "",
     device: Any = None,
+    device_id: int | None = None,
     client: Any = None,
     region_code: str | None = None,
     priority: int | None = None,
@@ -190,7 +203,7 @@ def join_or_raise(
     now = at or timezone.now()
     region_hint = region_code or (getattr(client, "region_id", None) if client is not None else None)
     since = now - timedelta(seconds=join_window_seconds(region_hint))
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         candidates = Alarm.objects.select_for_update().filter(
             status__in=ACTIVE_STATUSES, last_occurrence_at__gte=since
         )
@@ -207,6 +220,7 @@ def join_or_raise(
                 region_code=region_code,
                 device_ident=device_ident,
                 device=device,
+                device_id=device_id,
                 client=client,
                 priority=priority,
                 detail=detail,
@@ -238,6 +252,7 @@ def join_or_raise(
             alarm=existing,
             kind=StepKind.REPEATED,
             actor_label="gateway",
+            touch=False,  # saved just above, updated_at included
             at=now,
             note=detail,
             data={

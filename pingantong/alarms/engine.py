@@ -140,18 +140,20 @@ def apply_raise_alarm(decision: Any) -> None:
     from .actions import join_or_raise
 
     client = Client.objects.filter(pk=decision.client_id).first() if decision.client_id is not None else None
-    device = None
-    if decision.device_pk is not None:
+    region_code = None
+    if client is None and decision.device_pk is not None:
+        # A registered but unbound device: its alarm goes to the device's region (one small read;
+        # a bound device's alarm takes the client's region and needs no device row).
         from pingantong.devices.models import Device
 
-        device = Device.objects.filter(pk=decision.device_pk).first()
+        region_code = Device.objects.filter(pk=decision.device_pk).values_list("region_id", flat=True).first()
     extra = decision.extra or {}
     join_or_raise(
         alarm_type=decision.alarm_type,
         device_ident=decision.device_identity,
-        device=device,
+        device_id=decision.device_pk,
         client=client,
-        region_code=None if client is not None else getattr(device, "region_id", None),
+        region_code=region_code,
         priority=extra.get("priority"),
         detail=extra.get("detail", ""),
         from_unbound_device=decision.unbound,

@@ -90,13 +90,15 @@ def message_for(alarm: Any, event: str) -> dict[str, Any]:
     }
 
 
-def push_alarm(alarm_id: int, *, event: str = "update") -> None:
+def push_alarm(alarm_id: int, *, event: str = "update", alarm: Any = None) -> None:
     """Send the alarm's current queue row to every console allowed to see it. Never raises: a push
-    that fails is covered by the consoles' polling."""
+    that fails is covered by the consoles' polling. `alarm`: the committed instance, when the
+    caller has it complete (a new alarm), so the push needs no read."""
     from .selectors import queue_alarm
 
     try:
-        alarm = queue_alarm(alarm_id)
+        if alarm is None or alarm.pk != alarm_id:
+            alarm = queue_alarm(alarm_id)
         if alarm is None:
             return
         layer = get_channel_layer()

@@ -172,6 +172,10 @@ def _audit_created(tasks: list[Task]) -> None:
             changes=changes,
             cid=cid,
         )
+        # As auditlog's log_create: the model's own extra data (e.g. the subject's region, 0081).
+        get_additional_data = getattr(task, "get_additional_data", None)
+        if callable(get_additional_data):
+            entry.additional_data = get_additional_data()
         # The audit context (actor, address of a request) is applied by pre_save receivers.
         pre_save.send(sender=log_entry, instance=entry, raw=False, using="default", update_fields=None)
         entries.append(entry)

@@ -91,6 +91,7 @@ def test_a_bulk_opened_task_is_the_same_as_one_from_open_task(client_factory, no
         k: v for k, v in saved.changes.items() if k != "id"
     }
     assert bulked.object_repr == str(bulk)
+    assert bulked.additional_data == saved.additional_data  # e.g. the subject's region (0081)
 
 
 def test_bulk_open_sends_the_signal_after_commit_and_applies_the_audit_actor(

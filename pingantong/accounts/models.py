@@ -44,6 +44,17 @@ class User(AbstractUser):
     def has_role(self, *roles: str) -> bool:
         return self.is_superuser or bool(self.roles & set(roles))
 
+    @property
+    def audit_region_code(self) -> str | None:
+        """The region audit entries about this account belong to: the smallest region covering
+        the regions the person holds roles for (None without a role: seen by system administrators)."""
+        from pingantong.core.audit import covering_region
+
+        if self.pk is None:
+            return None
+        # Not through role_regions(): that would cache the roles of an account being set up.
+        return covering_region(self.role_assignments.values_list("region_id", flat=True))
+
 
 # Who manages staff accounts: an agency administrator for the agency's staff in their regions,
 # a system administrator for everyone in theirs (see actions.grantable_roles).

@@ -19,6 +19,11 @@ starts with the region's prefix (see `pingantong.regions.models.prefix_of`). Rul
 4. `export` defaults to the roles that may `view`; any other action not listed is refused.
 5. A new or changed record is checked on its own region (`user_may(user, "add", obj)`), so nobody
    creates or moves a record into a region outside their reach.
+6. A record without a region code (a system-wide record, e.g. an audit entry about a message
+   template) is reached only by the roles the policy names in `unregioned`, wherever they hold them.
+
+`region_field` may also end in a key of a JSON field (`additional_data__region` for audit entries,
+see `pingantong.core.models.AuditEntry`).
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ class AccessPolicy:
     `region_field` is an ORM lookup path that ends at the 12-digit region code, e.g. `region_id`
     or `client__region_id`. Actions not listed are refused to every role (superusers excepted).
     `export` defaults to the roles that may view. `extra` names further actions (e.g. `claim`).
+    `unregioned` names the roles that also reach records without a region code (system-wide
+    records), for the actions the policy grants them; nobody else does.
     """
 
     region_field: str
@@ -66,6 +73,7 @@ class AccessPolicy:
     delete: frozenset[str] = frozenset()
     export: frozenset[str] | None = None
     extra: dict[str, frozenset[str]] = field(default_factory=dict)
+    unregioned: frozenset[str] = frozenset()
 
     def roles_for(self, action: str) -> frozenset[str]:
         if action == "export" and self.export is None:
@@ -74,15 +82,34 @@ class AccessPolicy:
         return frozenset(value or ())
 
     def region_code_of(self, obj: Any) -> str | None:
-        """The record's region code, following `region_field` through related objects."""
+        """The record's region code, following `region_field` through related objects (and into
+        JSON values). A foreign key that the path follows only to its target's primary key
+        (`region__code`, the code being Region's key) is read from the local column, not loaded."""
         value: Any = obj
-        for name in self.region_field.split("__"):
+        names = self.region_field.split("__")
+        for i, name in enumerate(names):
             if value is None:
                 return None
+            if isinstance(value, dict):
+                value = value.get(name)
+                continue
+            if isinstance(value, models.Model) and i + 2 == len(names):
+                fk = _foreign_key(type(value), name)
+                if fk is not None and names[-1] in {"pk", fk.target_field.name}:
+                    value = getattr(value, fk.attname)
+                    break
             value = getattr(value, name, None)
         if isinstance(value, models.Model):  # region_field="region" or "client__region"
             value = value.pk
         return str(value) if value else None
+
+
+def _foreign_key(model: type[models.Model], name: str) -> Any:
+    try:
+        f = model._meta.get_field(name)
+    except Exception:
+        return None
+    return f if getattr(f, "many_to_one", False) and f.concrete else None
 
 
 def _is_active_user(user: Any) -> bool:
@@ -117,6 +144,8 @@ def region_lookup(model: type[models.Model] | None, region_field: str) -> str:
     current: Any = model
     for name in head:
         current = current._meta.get_field(name).related_model
+        if current is None:  # a key inside a JSON field: no foreign key at the end
+            return region_field
     for f in current._meta.concrete_fields:
         if f.is_relation and last in {f.name, f.attname}:
             return "__".join([*head, f.name, "pk"])
@@ -131,11 +160,15 @@ def region_q(
         return Q(pk__in=[])
     if user.is_superuser:
         return None
-    prefixes = role_prefixes(user, policy.roles_for(action))
-    if not prefixes:
+    roles = policy.roles_for(action)
+    prefixes = role_prefixes(user, roles)
+    path = region_lookup(model, policy.region_field)
+    terms = [Q(**{f"{path}__startswith": p}) for p in prefixes]
+    if policy.unregioned and role_prefixes(user, roles & policy.unregioned):
+        terms.append(Q(**{f"{path}__isnull": True}) | Q(**{path: ""}))
+    if not terms:
         return Q(pk__in=[])
-    lookup = f"{region_lookup(model, policy.region_field)}__startswith"
-    return reduce(operator.or_, (Q(**{lookup: p}) for p in prefixes))
+    return reduce(operator.or_, terms)
 
 
 def policy_of(model_or_obj: Any) -> AccessPolicy | None:
@@ -155,7 +188,7 @@ def user_may_in_region(
     if user.is_superuser:
         return True
     if not region_code:
-        return False
+        return bool(role_prefixes(user, policy.roles_for(action) & policy.unregioned))
     return any(str(region_code).startswith(p) for p in role_prefixes(user, policy.roles_for(action)))
 
 

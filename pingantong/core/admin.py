@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from auditlog.admin import LogEntryAdmin  # importing it registers LogEntry: replaced below
+from auditlog.models import LogEntry
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
 from .access import user_may
+from .models import AuditEntry
 
 
 class RestrictedAdminMixin:
@@ -41,3 +44,15 @@ class RestrictedTabularInline(RestrictedAdminMixin, admin.TabularInline):
 
 class RestrictedStackedInline(RestrictedAdminMixin, admin.StackedInline):
     """Stacked inline rows of a restricted model, cut down like the model's own admin."""
+
+
+# The audit log in the admin: django-auditlog's read-only LogEntry admin, cut down like every other
+# restricted admin. Its registration for the unrestricted LogEntry is replaced, so that a staff
+# user with the view permission cannot read the whole log past the region restriction.
+if admin.site.is_registered(LogEntry):
+    admin.site.unregister(LogEntry)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(RestrictedAdminMixin, LogEntryAdmin):
+    """Read-only audit entries of the user's region subtree."""

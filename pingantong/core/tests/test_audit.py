@@ -45,7 +45,12 @@ def test_a_read_of_sensitive_fields_appears_with_who_what_and_why(shift, auditor
     assert len(rows) == 1
     entry = rows[0]
     assert entry.action == LogEntry.Action.ACCESS
-    assert entry.additional_data == {"kind": "read", "fields": ["address", "phone"], "purpose": "callback"}
+    assert entry.additional_data == {
+        "kind": "read",
+        "fields": ["address", "phone"],
+        "purpose": "callback",
+        "region": TOWN_A,  # the shift's region: the subject's, not the reader's
+    }
     assert entry.remote_addr == "10.1.2.3"
     assert entry.object_pk == str(shift.pk)
 

@@ -33,7 +33,12 @@ def test_detail_page_logs_the_read_with_purpose(sibling_towns):
     assert ShiftDetail.as_view()(request, pk=shift.pk).status_code == 200
     (entry,) = _reads()
     assert entry.actor == request.user and entry.remote_addr == "10.0.0.9"
-    assert entry.additional_data == {"kind": "read", "fields": ["note"], "purpose": "回访核实"}
+    assert entry.additional_data == {
+        "kind": "read",
+        "fields": ["note"],
+        "purpose": "回访核实",
+        "region": sibling_towns[0],
+    }
 
 
 def test_api_retrieve_logs_the_read_and_list_does_not(sibling_towns):

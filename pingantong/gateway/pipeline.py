@@ -294,10 +294,24 @@ class RulesEngine:
 
     @staticmethod
     def _mark_processed(ids: list[int]) -> None:
+        """One UPDATE per 900 ids in plain SQL (the ORM's `pk__in` of a 1,000-event batch cost as
+        much as the rules themselves)."""
+        from django.db import connection
+
         from pingantong.devices.models import DeviceEventRecord
 
-        if ids:
-            DeviceEventRecord.objects.filter(pk__in=ids).update(processed_at=timezone.now())
+        if not ids:
+            return
+        table = DeviceEventRecord._meta.db_table
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), 900):
+                chunk = ids[start : start + 900]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f'UPDATE "{table}" SET "processed_at" = %s WHERE "id" IN ({marks})',  # noqa: S608 - table name from model meta, values bound
+                    [now, *chunk],
+                )
 
 
 def recover_unprocessed(engine: RulesEngine, *, gateway_node: str, limit: int = 5000) -> int:

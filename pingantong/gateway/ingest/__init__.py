@@ -128,6 +128,10 @@ class Ingestor:
         self._task: asyncio.Task | None = None
         self._closing = False
 
+    def stats(self) -> dict[str, Any]:
+        """The ingest counters (metrics endpoint, benchmark)."""
+        return dict(vars(self.metrics))
+
     @property
     def db_executor(self) -> ThreadPoolExecutor:
         """The writer thread, for other gateway DB work on SQLite (one writer, no lock waits)."""
@@ -154,17 +158,28 @@ class Ingestor:
 
     async def submit(self, frames: Sequence[FrameIn]) -> list[Stored]:
         """Store `frames` (in one batch, in order); returns after commit or raises StorageError."""
-        if self._closing:
-            raise StorageError("ingest is shutting down")
-        if not frames:
-            return []
+        return await self.submit_nowait(frames)  # type: ignore[no-any-return]
+
+    def submit_nowait(self, frames: Sequence[FrameIn]) -> asyncio.Future:
+        """`submit` without a coroutine (the listeners' callback path): a future that gets the
+        `Stored` list after commit, or a StorageError."""
         future: asyncio.Future = asyncio.get_running_loop().create_future()
+        if self._closing:
+            future.set_exception(StorageError("ingest is shutting down"))
+            return future
+        if not frames:
+            future.set_result([])
+            return future
         # A call for help jumps the queue and goes in a small batch of its own (S01: SOS latency
         # must not grow with the load); everything else is group committed in arrival order.
-        urgent = any("sos" in e.alarms for f in frames for e in f.events)
+        urgent = False
+        for f in frames:
+            for e in f.events:
+                if e.alarms and "sos" in e.alarms:
+                    urgent = True
         (self._urgent if urgent else self._pending).append((frames, future))
         self._wake.set()
-        return await future
+        return future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

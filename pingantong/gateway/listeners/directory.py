@@ -52,6 +52,10 @@ class DeviceDirectory:
         return await future
 
     async def disconnected(self, device_pk: int) -> None:
+        self.forget(device_pk)
+
+    def forget(self, device_pk: int) -> None:
+        """The terminal's connection closed: clear `connected_node` (batched, from the loop)."""
         self._gone.add(device_pk)
         self._ensure_task()
         self._wake.set()

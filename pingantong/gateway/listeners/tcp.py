@@ -1,10 +1,17 @@
 """The TCP listener of one terminal protocol: one `Session` per connection.
 
-A session reads, lets the protocol codec cut and decode frames, has the frames committed by the
-ingestor and only then writes the codec's replies, in order. If storing fails the connection is
-closed without a reply, so the terminal resends to us or another node (no unstored message is
-ever acknowledged). The codec is created once the terminal's identity is known, with the clock
-zone from the registry; until then bytes are held (bounded) in the session.
+A session lets the protocol codec cut and decode frames, has the frames committed by the ingestor
+and only then writes the codec's replies, in order. If storing fails the connection is closed
+without a reply, so the terminal resends to us or another node (no unstored message is ever
+acknowledged). The codec is created once the terminal's identity is known, with the clock zone
+from the registry; until then bytes are held (bounded) in the session.
+
+Sessions are asyncio Protocols driven by callbacks, not stream readers in a task each (decision
+0093): at 10,000 busy connections a task switch, a StreamReader buffer and a drain per message
+were most of the event loop's time. A session has at most one submission to the ingestor in
+flight; frames that arrive meanwhile are decoded and queued, and go in the next submission once
+the previous one is committed and answered, so replies keep the order of the frames. Reading is
+paused while too many frames wait.
 
 Limits: idle timeout, a cap on bytes buffered waiting for the rest of a frame (the codec's maximum
 frame size also applies), a maximum number of connections per listener. Nothing a terminal sends
@@ -16,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +36,9 @@ from pingantong.gateway.protocols.base import DEFAULT_TZ_OFFSET_MINUTES, Codec, 
 
 log = logging.getLogger("pingantong.gateway.listener")
 
+MAX_QUEUED_FRAMES = 256
+"""Frames a connection may have decoded and waiting for its submission; reading pauses beyond."""
+
 
 @dataclass
 class ListenerLimits:
@@ -36,17 +47,24 @@ class ListenerLimits:
     max_connections: int = 20000
     read_size: int = 4096
     max_buffered: int = 64 * 1024
-    """Bytes a connection may hold waiting for the rest of a frame (or for its identity)."""
+    """Bytes a connection may hold waiting for the rest of a frame (or for its identity), and
+    bytes of replies it may leave unread before it is closed."""
     max_unidentified_frames: int = 16
 
 
-class Session:
+class Session(asyncio.Protocol):
     """One connection from one terminal."""
 
     __slots__ = (
+        "_closed",
+        "_drain_waiter",
         "_held",
+        "_identifying",
+        "_in_flight",
         "_probe",
         "_probe_frames",
+        "_queue",
+        "_reading_paused",
         "codec",
         "device",
         "identity",
@@ -54,55 +72,107 @@ class Session:
         "listener",
         "peer",
         "pending_commands",
-        "reader",
-        "writer",
+        "transport",
     )
 
-    def __init__(
-        self, listener: TcpListener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, listener: TcpListener) -> None:
         self.listener = listener
-        self.reader = reader
-        self.writer = writer
-        peer = writer.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
+        self.transport: asyncio.Transport | None = None
+        self.peer = ""
         self.codec: Codec | None = None
         self.identity: str | None = None
         self.device: DeviceInfo | None = None
         self.pending_commands: dict[Any, Any] = {}
+        self.last_active = 0.0
         self._probe: Codec | None = None
         self._held = bytearray()
         self._probe_frames = 0
-        self.last_active = asyncio.get_running_loop().time()
+        self._identifying = False
+        self._queue: list[tuple[FrameIn, DecodedFrame]] = []
+        self._in_flight = False
+        self._reading_paused = False
+        self._closed = False
+        self._drain_waiter: asyncio.Future | None = None
 
-    async def run(self) -> None:
-        limits = self.listener.limits
-        metrics = self.listener.metrics
-        loop = asyncio.get_running_loop()
-        while True:
-            # No timer per read: the listener's sweeper closes sessions idle past the timeout
-            # (one timer for all connections instead of one per read, cheaper at 10,000 sessions).
-            data = await self.reader.read(limits.read_size)
-            if not data:
-                return
-            self.last_active = loop.time()
-            metrics.bytes_in += len(data)
-            frames = await self._frames(data)
-            if frames is None:
-                return
-            if frames and not await self._handle(frames):
-                return
-            buffered = self.codec.buffered if self.codec is not None else len(self._held)
-            if buffered > limits.max_buffered:
-                metrics.oversize_closes += 1
-                log.info("closing %s: %d bytes buffered without a complete frame", self.peer, buffered)
-                return
+    # --- asyncio.Protocol -------------------------------------------------------------------
 
-    async def _frames(self, data: bytes) -> list[DecodedFrame] | None:
-        """Decode `data`; before the identity is known, probe for it and build the real codec."""
-        if self.codec is not None:
-            return self.codec.feed(data)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        tr: asyncio.Transport = transport  # type: ignore[assignment]  # uvloop's: no asyncio.Transport subclass
+        self.transport = tr
+        listener = self.listener
+        metrics = listener.metrics
+        if metrics.connections_open >= listener.limits.max_connections:
+            metrics.connections_rejected += 1
+            self._closed = True
+            tr.abort()
+            return
+        metrics.connections_open += 1
+        metrics.connections_total += 1
+        listener._all.add(self)
+        peer = tr.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
+        self.last_active = listener.loop.time()
+        tr.set_write_buffer_limits(high=listener.limits.max_buffered)
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        listener = self.listener
+        metrics = listener.metrics
+        self.last_active = listener.loop.time()
+        metrics.bytes_in += len(data)
+        try:
+            if self.codec is not None:
+                frames = self.codec.feed(data)
+                if frames:
+                    self._enqueue(frames)
+                buffered = self.codec.buffered
+            else:
+                buffered = self._probe_data(data)
+        except Exception:
+            log.exception("session %s failed; closing it", self.peer)
+            self.close()
+            return
+        if buffered > listener.limits.max_buffered:
+            metrics.oversize_closes += 1
+            log.info("closing %s: %d bytes buffered without a complete frame", self.peer, buffered)
+            self.close()
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too (replies already written stay queued for the kernel)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._release_drain()
+        listener = self.listener
+        if self not in listener._all:
+            return  # refused at accept: never counted as open
+        listener._all.discard(self)
+        listener.metrics.connections_open -= 1
+        if self.device is not None and listener.sessions.get(self.device.pk) is self:
+            del listener.sessions[self.device.pk]
+            listener.directory.forget(self.device.pk)
+
+    def pause_writing(self) -> None:
+        if self._drain_waiter is None:
+            self._drain_waiter = self.listener.loop.create_future()
+
+    def resume_writing(self) -> None:
+        self._release_drain()
+
+    def _release_drain(self) -> None:
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # --- identity ---------------------------------------------------------------------------
+
+    def _probe_data(self, data: bytes) -> int:
+        """Before the identity is known: hold the bytes, probe them for the identity with a
+        throwaway codec, then look the terminal up and build the real codec (async, once)."""
         self._held += data
+        if self._identifying:
+            return len(self._held)
         if self._probe is None:
             self._probe = get_codec(self.listener.protocol)
         probed = self._probe.feed(data)
@@ -110,65 +180,120 @@ class Session:
         identity = self._probe.device_id or next((e.device_id for f in probed for e in f.events), None)
         if identity is None:
             if self._probe_frames > self.listener.limits.max_unidentified_frames:
-                return None
-            if not probed:
-                return []
-            # Frames that carry no identity (garbage): answered and counted, nothing to store yet.
-            self._held.clear()
-            self._probe = None
-            return probed
+                self.close()
+                return 0
+            if probed:
+                # Frames that carry no identity (garbage): answered and counted, stored as raw frames.
+                self._held.clear()
+                self._probe = None
+                self._enqueue(probed)
+            return len(self._held)
         self.identity = identity
-        self.device = await self.listener.directory.connected(self.listener.protocol, identity)
-        tz = self.device.tz_offset_minutes if self.device is not None else self.listener.default_tz
-        self.codec = get_codec(self.listener.protocol, tz_offset_minutes=tz)
-        held, self._held, self._probe = bytes(self._held), bytearray(), None
-        frames = self.codec.feed(held)
-        if self.device is not None:
-            self.listener.sessions[self.device.pk] = self
-            for hook in self.listener.identified_hooks:
-                hook(self)
-        return frames
+        self._identifying = True
+        task = self.listener.loop.create_task(self._identify(identity))
+        self.listener._tasks.add(task)
+        task.add_done_callback(self.listener._tasks.discard)
+        return len(self._held)
 
-    async def _handle(self, frames: list[DecodedFrame]) -> bool:
-        metrics = self.listener.metrics
-        incoming = []
+    async def _identify(self, identity: str) -> None:
+        listener = self.listener
+        try:
+            self.device = await listener.directory.connected(listener.protocol, identity)
+        except Exception:
+            log.exception("registry look-up for %s failed; closing %s", identity, self.peer)
+            self.close()
+            return
+        if self._closed:
+            return
+        tz = self.device.tz_offset_minutes if self.device is not None else listener.default_tz
+        self.codec = get_codec(listener.protocol, tz_offset_minutes=tz)
+        held, self._held, self._probe = bytes(self._held), bytearray(), None
+        self._identifying = False
+        if self.device is not None:
+            listener.sessions[self.device.pk] = self
+            for hook in listener.identified_hooks:
+                hook(self)
+        frames = self.codec.feed(held)
+        if frames:
+            self._enqueue(frames)
+
+    # --- store, then answer -----------------------------------------------------------------
+
+    def _enqueue(self, frames: list[DecodedFrame]) -> None:
+        listener = self.listener
+        metrics = listener.metrics
+        protocol, peer, identity = listener.protocol, self.peer, self.identity
+        queue = self._queue
         for f in frames:
-            metrics.frames += 1
             if f.error:
                 metrics.malformed += 1
-                log.info("malformed %s frame from %s: %s", self.listener.protocol, self.peer, f.error)
-            metrics.warnings += len(f.warnings)
+                log.info("malformed %s frame from %s: %s", protocol, peer, f.error)
+            if f.warnings:
+                metrics.warnings += len(f.warnings)
             metrics.events += len(f.events)
-            incoming.append(
-                FrameIn(
-                    protocol=self.listener.protocol,
-                    raw=f.raw,
-                    events=f.events,
-                    peer=self.peer,
-                    identity=self.identity,
-                    error=f.error,
-                )
-            )
-        if self.device is None and self.identity is not None:
+            queue.append((FrameIn(protocol, f.raw, f.events, peer, identity, f.error), f))
+        metrics.frames += len(frames)
+        if self.device is None and identity is not None:
             metrics.unknown_device_frames += len(frames)
-        try:
-            await self.listener.ingestor.submit(incoming)
-        except StorageError:
-            metrics.unacked_storage_failure += len(frames)
-            return False
-        metrics.stored += len(frames)
-        replies = [f.reply for f in frames if f.reply]
-        for f in frames:
-            self.listener.on_frame(self, f)
-        if replies:
+        if not self._in_flight:
+            self._submit()
+        elif len(queue) > MAX_QUEUED_FRAMES and not self._reading_paused and self.transport is not None:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _submit(self) -> None:
+        batch, self._queue = self._queue, []
+        self._in_flight = True
+        future = self.listener.ingestor.submit_nowait([frame_in for frame_in, _ in batch])
+        future.add_done_callback(lambda fut: self._stored(fut, batch))
+
+    def _stored(self, future: asyncio.Future, batch: list[tuple[FrameIn, DecodedFrame]]) -> None:
+        self._in_flight = False
+        listener = self.listener
+        metrics = listener.metrics
+        exc = None if future.cancelled() else future.exception()
+        if future.cancelled() or exc is not None:
+            # Nothing of this submission (nor what queued behind it) is acknowledged: close, the
+            # terminal resends (ARCHITECTURE.md §2).
+            metrics.unacked_storage_failure += len(batch) + len(self._queue)
+            self._queue.clear()
+            if exc is not None and not isinstance(exc, StorageError):
+                log.error("ingest failed for %s: %r", self.peer, exc)
+            self.close()
+            return
+        metrics.stored += len(batch)
+        replies = [f.reply for _, f in batch if f.reply]
+        if listener._frame_hooks:
+            for _, f in batch:
+                listener.on_frame(self, f)
+        if replies and not self._closed and self.transport is not None:
             metrics.acked += len(replies)
-            self.writer.write(b"".join(replies))
-            await self.writer.drain()
-        return True
+            self.transport.write(replies[0] if len(replies) == 1 else b"".join(replies))
+            if self.transport.get_write_buffer_size() > listener.limits.max_buffered:
+                log.info("closing %s: it does not read its replies", self.peer)
+                self.close()
+                return
+        if self._queue and not self._closed:
+            self._submit()
+        if self._reading_paused and len(self._queue) <= MAX_QUEUED_FRAMES // 2 and not self._closed:
+            self._reading_paused = False
+            if self.transport is not None:
+                self.transport.resume_reading()
+
+    # --- for the listener and the downlink dispatcher ---------------------------------------
 
     async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
+        if self._closed or self.transport is None:
+            raise ConnectionError("session closed")
+        self.transport.write(data)
+        if self._drain_waiter is not None:
+            await self._drain_waiter
+
+    def close(self) -> None:
+        """Close the connection after what was already written (earlier ACKs) is flushed."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+        self._closed = True
 
 
 class TcpListener:
@@ -185,6 +310,7 @@ class TcpListener:
         limits: ListenerLimits | None = None,
         default_tz: int = DEFAULT_TZ_OFFSET_MINUTES,
         on_frame: Callable[[Session, DecodedFrame], None] | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.protocol = protocol
         self.ingestor = ingestor
@@ -193,6 +319,9 @@ class TcpListener:
         self.port = port
         self.limits = limits or ListenerLimits()
         self.default_tz = default_tz
+        self.reuse_port = reuse_port
+        """SO_REUSEPORT: several gateway processes on one host share the port (the kernel spreads
+        connections over them), one per core (decision 0094)."""
         self.metrics = ListenerMetrics(protocol=protocol)
         REGISTRY[protocol] = self.metrics
         self.sessions: dict[int, Session] = {}
@@ -203,6 +332,7 @@ class TcpListener:
         self._frame_hooks: list[Callable[[Session, DecodedFrame], None]] = [on_frame] if on_frame else []
         self.identified_hooks: list[Callable[[Session], None]] = []
         """Called when a registered device's session is identified (downlinks deliver at once)."""
+        self.loop: asyncio.AbstractEventLoop = _running_loop_or_none()  # type: ignore[assignment]
 
     def add_frame_hook(self, hook: Callable[[Session, DecodedFrame], None]) -> None:
         self._frame_hooks.append(hook)
@@ -215,61 +345,35 @@ class TcpListener:
                 log.exception("frame hook failed")
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(
-            self._accept, self.host, self.port, backlog=4096, limit=self.limits.read_size * 2
+        self.loop = asyncio.get_running_loop()
+        self._server = await self.loop.create_server(
+            lambda: Session(self),
+            self.host,
+            self.port,
+            backlog=4096,
+            reuse_port=self.reuse_port or None,
         )
-        self.port = self._server.sockets[0].getsockname()[1]
+        sock = self._server.sockets[0]
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        self.port = sock.getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep_idle(), name=f"{self.protocol}-idle-sweeper")
         self.metrics.port = self.port
         log.info("%s listener on %s:%d", self.protocol, self.host, self.port)
         return self.port
 
     async def _sweep_idle(self) -> None:
-        """Close sessions that sent nothing for `idle_timeout` seconds."""
+        """Close sessions that sent nothing for `idle_timeout` seconds (one timer for all
+        connections instead of one per read)."""
         timeout = self.limits.idle_timeout
         period = max(0.05, min(timeout / 4, 30.0))
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(period)
             cutoff = loop.time() - timeout
-            for session in [s for s in self._all if s.last_active < cutoff]:
+            for session in [s for s in self._all if s.last_active < cutoff and not s._closed]:
                 self.metrics.idle_timeouts += 1
-                self._all.discard(session)
-                session.writer.close()
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        metrics = self.metrics
-        if metrics.connections_open >= self.limits.max_connections:
-            metrics.connections_rejected += 1
-            writer.close()
-            return
-        metrics.connections_open += 1
-        metrics.connections_total += 1
-        session = Session(self, reader, writer)
-        self._all.add(session)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await session.run()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:
-            pass  # the listener is stopping; asyncio's stream callback must not see the cancellation
-        except Exception:
-            log.exception("session %s failed; closing it", session.peer)
-        finally:
-            metrics.connections_open -= 1
-            self._all.discard(session)
-            if task is not None:
-                self._tasks.discard(task)
-            if session.device is not None and self.sessions.get(session.device.pk) is session:
-                del self.sessions[session.device.pk]
-                with contextlib.suppress(Exception):
-                    await self.directory.disconnected(session.device.pk)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+                session.close()
 
     async def stop(self) -> None:
         if self._sweeper is not None:
@@ -281,6 +385,17 @@ class TcpListener:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            for session in list(self._all):
+                if session.transport is not None:
+                    session.transport.abort()
+            await asyncio.sleep(0)  # let connection_lost run
             with contextlib.suppress(Exception):
-                await self._server.wait_closed()
+                await asyncio.wait_for(self._server.wait_closed(), 5)
             self._server = None
+
+
+def _running_loop_or_none() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

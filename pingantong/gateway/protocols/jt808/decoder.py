@@ -52,8 +52,16 @@ class Decoded:
     warnings: list[str] = field(default_factory=list)
 
 
+_NAMES: dict[int, str] = {}
+
+
 def message_name(msg_id: int) -> str:
-    return f"0x{msg_id:04X}"
+    name = _NAMES.get(msg_id)
+    if name is None:
+        name = f"0x{msg_id:04X}"
+        if len(_NAMES) < 4096:
+            _NAMES[msg_id] = name
+    return name
 
 
 def reply_kind(msg_id: int) -> tuple[str | None, int]:

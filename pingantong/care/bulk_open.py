@@ -131,7 +131,7 @@ def open_tasks(specs: Iterable[NewTask], *, now: dt.datetime, created_by: Any = 
             ],
             batch_size=BATCH,
         )
-        _audit_created(tasks)
+        audit_created(tasks)
         transaction.on_commit(lambda: _send_opened(tasks))
     return tasks
 
@@ -141,8 +141,9 @@ def _send_opened(tasks: list[Task]) -> None:
         signals.task_opened.send(sender=Task, task=task)
 
 
-def _audit_created(tasks: list[Task]) -> None:
-    """The CREATE entries django-auditlog writes on each task's first save, in bulk."""
+def audit_created(instances: Sequence[Any]) -> None:
+    """The CREATE entries django-auditlog writes on each instance's first save, in bulk, for rows
+    written with `bulk_create` (instances of one registered model, with their ids)."""
     from auditlog import get_logentry_model
     from auditlog.cid import get_cid
     from auditlog.context import auditlog_disabled
@@ -151,29 +152,32 @@ def _audit_created(tasks: list[Task]) -> None:
     from django.conf import settings
     from django.contrib.contenttypes.models import ContentType
 
-    if not auditlog.contains(Task) or auditlog_disabled.get():
+    if not instances:
+        return
+    model = type(instances[0])
+    if not auditlog.contains(model) or auditlog_disabled.get():
         return
     log_entry = get_logentry_model()
-    content_type = ContentType.objects.get_for_model(Task)
+    content_type = ContentType.objects.get_for_model(model)
     as_json = getattr(settings, "AUDITLOG_STORE_JSON_CHANGES", False)
     cid = get_cid()
     entries = []
-    for task in tasks:
-        changes = model_instance_diff(None, task, use_json_for_changes=as_json)
-        if not changes:  # pragma: no cover - a new task always has changed fields
+    for instance in instances:
+        changes = model_instance_diff(None, instance, use_json_for_changes=as_json)
+        if not changes:  # pragma: no cover - a new row always has changed fields
             continue
         entry = log_entry(
             content_type=content_type,
-            object_pk=str(task.pk),
-            object_id=task.pk,
-            object_repr=str(task),
-            serialized_data=log_entry.objects._get_serialized_data_or_none(task),
+            object_pk=str(instance.pk),
+            object_id=instance.pk,
+            object_repr=str(instance),
+            serialized_data=log_entry.objects._get_serialized_data_or_none(instance),
             action=log_entry.Action.CREATE,
             changes=changes,
             cid=cid,
         )
         # As auditlog's log_create: the model's own extra data (e.g. the subject's region, 0081).
-        get_additional_data = getattr(task, "get_additional_data", None)
+        get_additional_data = getattr(instance, "get_additional_data", None)
         if callable(get_additional_data):
             entry.additional_data = get_additional_data()
         # The audit context (actor, address of a request) is applied by pre_save receivers.

@@ -16,7 +16,10 @@ this benchmark runs). Figures compare sets of devices, not counts:
 - first sweep at `now`: opened exactly the expected devices;
 - re-run at the same clock: opens nothing (duplicates);
 - sweep 10 minutes later: opens exactly the devices that went silent in those 10 minutes;
-- no device ever has two active maintenance tasks.
+- no device ever has two active maintenance tasks;
+- the weekly check (decision 0092) records one result for exactly the bound, active buttons and
+  wearables, fails exactly those without an SOS press or test call in 7 days (30 % pressed, 10 %
+  test-called, 5 % pressed 8 days ago), and a second run in the same week records nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ EVENTS_PER_DEVICE = 3
 # issue 8 (a door contact reports about daily, a watch every few minutes). Not read through the
 # sweep's code; `_check_catalogue` verifies the database says the same.
 THRESHOLD_H = {"watch": 2, "pendant": 3, "door": 26, "motion": 26, "smoke": 26, "sos_button": 26}
+WEEKLY_TYPES = {"watch", "pendant", "sos_button"}  # checked weekly (DOMAIN.md: buttons and wearables)
+WEEKLY_WINDOW = dt.timedelta(days=7)
 MIX = [
     ("watch", 0.45),
     ("pendant", 0.1),
@@ -85,10 +90,18 @@ def _check_catalogue() -> None:
     wrong = {k: v for k, v in THRESHOLD_H.items() if stored.get(k) != v * 3600}
     if wrong:
         raise RuntimeError(f"catalogue thresholds differ from the benchmark's: {wrong} vs {stored}")
+    weekly = set(
+        DeviceTypeProfile.objects.filter(device_type_id__in=THRESHOLD_H, weekly_check=True).values_list(
+            "device_type_id", flat=True
+        )
+    )
+    if weekly != WEEKLY_TYPES:
+        raise RuntimeError(f"catalogue weekly checks differ from the benchmark's: {weekly}")
 
 
-def _populate(count: int, now: dt.datetime, seed: int = 8) -> dict[int, str]:
-    """Clients, devices, stock items, states, alarms and tasks; returns {device id: case}."""
+def _populate(count: int, now: dt.datetime, seed: int = 8) -> tuple[dict[int, str], set[int]]:
+    """Clients, devices, stock items, states, alarms, test calls and tasks; returns {device id: case}
+    and the devices pressed or test-called within the week (they pass the weekly check)."""
     from django.db import transaction
 
     from pingantong.care.models import Task
@@ -96,7 +109,7 @@ def _populate(count: int, now: dt.datetime, seed: int = 8) -> dict[int, str]:
     from pingantong.devices.models import Device, DeviceEventRecord, DeviceState
     from pingantong.regions.models import Region, RegionLevel
 
-    from .models import DeviceModel, StockItem
+    from .models import DeviceModel, StockItem, TestCall
 
     rng = random.Random(seed)
     villages = list(
@@ -109,6 +122,7 @@ def _populate(count: int, now: dt.datetime, seed: int = 8) -> dict[int, str]:
         models.setdefault(model.device_type_id, model.pk)
     case_table = [(name, share) for name, (share, _a, _b) in CASES.items()]
     plan: dict[int, str] = {}
+    pressed: set[int] = set()
     batch = 5000
     for start in range(0, count, batch):
         with transaction.atomic():
@@ -137,7 +151,7 @@ def _populate(count: int, now: dt.datetime, seed: int = 8) -> dict[int, str]:
                     )
                 )
             Device.objects.bulk_create(devices, batch_size=batch)
-            states, items, events, tasks = [], [], [], []
+            states, items, events, tasks, calls = [], [], [], [], []
             for device, case in zip(devices, cases, strict=True):
                 plan[device.pk] = case
                 limit = THRESHOLD_H[device.device_type_id]
@@ -189,6 +203,21 @@ def _populate(count: int, now: dt.datetime, seed: int = 8) -> dict[int, str]:
                 if case in alarm:
                     kind, ago = alarm[case]
                     events.append(_event(device, "alarm", [kind], now - dt.timedelta(hours=ago)))
+                # The weekly check: 30 % pressed SOS this week, 10 % had a test call, 5 % pressed
+                # 8 days ago (too old), the rest nothing.
+                roll = rng.random()
+                if roll < 0.3:
+                    at = now - dt.timedelta(hours=rng.uniform(1, 7 * 24 - 1))
+                    events.append(_event(device, "alarm", ["sos"], at))
+                    pressed.add(device.pk)
+                elif roll < 0.4:
+                    at = now - dt.timedelta(hours=rng.uniform(1, 7 * 24 - 1))
+                    calls.append(
+                        TestCall(device=device, region_id=str(device.region_id), at=at, note="bench")
+                    )
+                    pressed.add(device.pk)
+                elif roll < 0.45:
+                    events.append(_event(device, "alarm", ["sos"], now - dt.timedelta(days=8)))
                 for _n in range(EVENTS_PER_DEVICE):
                     at = now - dt.timedelta(hours=rng.uniform(0, 72))
                     events.append(_event(device, "position", [], at))
@@ -212,7 +241,18 @@ def _populate(count: int, now: dt.datetime, seed: int = 8) -> dict[int, str]:
             StockItem.objects.bulk_create(items, batch_size=batch)
             DeviceEventRecord.objects.bulk_create(events, batch_size=batch)
             Task.objects.bulk_create(tasks, batch_size=batch)
-    return plan
+            TestCall.objects.bulk_create(calls, batch_size=batch)
+    _analyze()
+    return plan, pressed
+
+
+def _analyze() -> None:
+    """PostgreSQL: table statistics as a live database has them (autovacuum has not run yet)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def _event(device: Any, kind: str, alarms: list[str], at: dt.datetime) -> Any:
@@ -288,6 +328,32 @@ def expected_by_rows(now: dt.datetime) -> set[int]:
     return due
 
 
+def weekly_failures_by_rows(now: dt.datetime) -> tuple[set[int], set[int]]:
+    """Independent reading: (devices the weekly check must look at, those that must fail): bound,
+    active devices of types checked weekly, failing without an SOS press or test call in 7 days."""
+    from pingantong.devices.models import Device, DeviceEventRecord
+
+    from .models import DeviceTypeProfile, TestCall
+
+    weekly = set(DeviceTypeProfile.objects.filter(weekly_check=True).values_list("device_type_id", flat=True))
+    weekly = (weekly - set(THRESHOLD_H)) | WEEKLY_TYPES
+    checked = set(
+        Device.objects.filter(client__isnull=False, status="active", device_type_id__in=weekly).values_list(
+            "pk", flat=True
+        )
+    )
+    since = now - WEEKLY_WINDOW
+    passed = {
+        device_id
+        for device_id, alarms in DeviceEventRecord.objects.filter(
+            kind="alarm", received_at__gte=since, device__isnull=False
+        ).values_list("device_id", "alarms")
+        if "sos" in (alarms or [])
+    }
+    passed |= set(TestCall.objects.filter(at__gte=since).values_list("device_id", flat=True))
+    return checked, checked - passed
+
+
 def _devices_of(tasks: list[Any]) -> set[int]:
     return {int(t.source_ref.split(":", 1)[1]) for t in tasks}
 
@@ -312,7 +378,7 @@ def bench_device_supervision(scale: float) -> dict[str, Any]:
     from django.db import connection
     from django.utils import timezone
 
-    from .actions import supervise_devices
+    from .actions import run_weekly_check, supervise_devices
     from .catalogue import ensure_catalogue
 
     ensure_catalogue()
@@ -320,7 +386,7 @@ def bench_device_supervision(scale: float) -> dict[str, Any]:
     count = max(100, int(FULL_FLEET * scale))
     now = timezone.now().replace(microsecond=0)
     started = time.perf_counter()
-    plan = _populate(count, now)
+    plan, pressed = _populate(count, now)
     setup_s = time.perf_counter() - started
     foreign_before = _foreign_count(plan)
 
@@ -345,6 +411,26 @@ def bench_device_supervision(scale: float) -> dict[str, Any]:
     started = time.perf_counter()
     steady = supervise_devices(now=now + LATER)
     steady_s = time.perf_counter() - started
+    checked, failing = weekly_failures_by_rows(now + LATER)
+    own_checked = {
+        pk
+        for pk, device_type in _types_of(plan).items()
+        if device_type in WEEKLY_TYPES and plan[pk] not in ("silent_unbound", "silent_suspended")
+    }
+    started = time.perf_counter()
+    results = run_weekly_check(now=now + LATER)
+    weekly_s = time.perf_counter() - started
+    weekly_again = run_weekly_check(now=now + LATER + dt.timedelta(hours=1))
+    got_checked = {r.device_id for r in results}
+    got_failed = {r.device_id for r in results if r.result == "failed"}
+    weekly_exact = (
+        got_checked == checked
+        and got_failed == failing
+        and got_checked & set(plan) == own_checked
+        and got_failed & set(plan) == own_checked - pressed
+        and all(r.task_id for r in results if r.result == "failed")
+    )
+
     own = set(plan)
     cases = Counter(plan.values())
     return {
@@ -421,10 +507,51 @@ def bench_device_supervision(scale: float) -> dict[str, Any]:
                 "unit": "devices",
                 "target": 0,
             },
+            {
+                "name": "weekly check (buttons and wearables)",
+                "value": round(weekly_s, 2),
+                "unit": "s",
+            },
+            {
+                "name": "weekly check: devices checked",
+                "value": len(results),
+                "unit": "devices",
+                "target": len(checked),
+            },
+            {
+                "name": "weekly check: failed, task opened",
+                "value": len(got_failed),
+                "unit": "devices",
+                "target": len(failing),
+            },
+            {
+                "name": "weekly check: exactly the expected results",
+                "value": int(weekly_exact),
+                "unit": "bool",
+                "target": 1,
+            },
+            {
+                "name": "weekly check re-run in the same week",
+                "value": len(weekly_again),
+                "unit": "checks",
+                "target": 0,
+            },
         ],
         "cases": dict(sorted(cases.items())),
         "database": connection.vendor,
     }
+
+
+def _types_of(plan: dict[int, str]) -> dict[int, str]:
+    from pingantong.devices.models import Device
+
+    ids = sorted(plan)
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 5000):
+        out.update(
+            Device.objects.filter(pk__in=ids[start : start + 5000]).values_list("pk", "device_type_id")
+        )
+    return out
 
 
 def _foreign_count(plan: dict[int, str]) -> int:

@@ -166,51 +166,96 @@ def last_press_at(device: Device, now: dt.datetime) -> tuple[dt.datetime | None,
     return best
 
 
+def last_presses(device_ids: set[int], now: dt.datetime) -> dict[int, tuple[dt.datetime, str]]:
+    """`last_press_at` for many devices in two queries: the last week's SOS alarms (by the partial
+    alarm index) and test calls."""
+    since = now - WEEKLY_WINDOW
+    best: dict[int, tuple[dt.datetime, str]] = {}
+    for device_id, at, alarms in DeviceEventRecord.objects.filter(
+        kind="alarm", received_at__gte=since, device__isnull=False
+    ).values_list("device_id", "received_at", "alarms"):
+        if device_id not in device_ids or "sos" not in (alarms or []):
+            continue
+        if device_id not in best or at > best[device_id][0]:
+            best[device_id] = (at, "sos press")
+    for device_id, at in TestCall.objects.filter(at__gte=since).values_list("device_id", "at"):
+        if device_id in device_ids and (device_id not in best or at > best[device_id][0]):
+            best[device_id] = (at, "test call")
+    return best
+
+
 def run_weekly_check(*, now: dt.datetime | None = None) -> list[DeviceCheck]:
     """Check every SOS button and wearable once per ISO week: a press or test call within 7 days
-    passes; otherwise a check task is opened. Records each result (idempotent per device and week)."""
-    from pingantong.care.actions import open_task
+    passes; otherwise a check task is opened. Records each result (idempotent per device and week).
+
+    A fixed number of queries (decision 0092): the devices, the week's done checks, the last week's
+    presses and test calls once each; tasks, results and their audit entries in bulk, in one
+    transaction under the maintenance lock (0090)."""
+    from pingantong.care.bulk_open import NewTask, audit_created, open_tasks
     from pingantong.care.choices import TaskKind, TaskSource
+    from pingantong.care.models import Task
 
     now = now or timezone.now()
     week = iso_week(now)
-    done = set(DeviceCheck.objects.filter(week=week).values_list("device_id", flat=True))
-    results = []
-    for device in supervised_devices(with_client=False).filter(device_type__profile__weekly_check=True):
-        if device.pk in done:
-            continue
-        at, what = last_press_at(device, now)
-        with transaction.atomic():
-            task = None
-            if at is None:
-                task = open_task(
+    with transaction.atomic():
+        _lock_maintenance()
+        done = set(DeviceCheck.objects.filter(week=week).values_list("device_id", flat=True))
+        devices = [
+            d
+            for d in supervised_devices(with_client=False).filter(device_type__profile__weekly_check=True)
+            if d.pk not in done
+        ]
+        if not devices:
+            return []
+        presses = last_presses({d.pk for d in devices}, now)
+        key = {d.pk: f"inventory-check:{d.pk}:{week}" for d in devices}
+        open_tasks(
+            [
+                NewTask(
                     kind=TaskKind.MAINTENANCE,
-                    client=device.client,
-                    region=device.region_id,
+                    client_id=d.client_id,
+                    region_id=str(d.region_id),
                     due_at=now + CHECK_TASK_DUE,
                     reason=_(
                         "Weekly check of %(device)s: no SOS press or test call in 7 days. Make a test "
                         "call with the client and record it."
                     )
-                    % {"device": device},
+                    % {"device": d},
                     source=TaskSource.DEVICE,
-                    source_ref=f"check:{device.pk}",
-                    related=[device],
-                    dedupe_key=f"inventory-check:{device.pk}:{week}",
-                    now=now,
+                    source_ref=f"check:{d.pk}",
+                    related=[d],
+                    dedupe_key=key[d.pk],
                 )
+                for d in devices
+                if d.pk not in presses
+            ],
+            now=now,
+        )
+        failed_keys = [key[d.pk] for d in devices if d.pk not in presses]
+        task_of: dict[str, int] = {}
+        for start in range(0, len(failed_keys), 1000):
+            task_of.update(
+                Task.objects.filter(dedupe_key__in=failed_keys[start : start + 1000]).values_list(
+                    "dedupe_key", "pk"
+                )
+            )
+        results = []
+        for d in devices:
+            at, what = presses.get(d.pk, (None, ""))
             results.append(
-                DeviceCheck.objects.create(
-                    device=device,
-                    region_id=str(device.region_id),
+                DeviceCheck(
+                    device=d,
+                    region_id=str(d.region_id),
                     week=week,
                     checked_at=now,
                     result=CheckResult.PASSED if at else CheckResult.FAILED,
                     last_press_at=at,
                     evidence=what,
-                    task=task,
+                    task_id=None if at else task_of[key[d.pk]],
                 )
             )
+        DeviceCheck.objects.bulk_create(results, batch_size=1000)
+        audit_created(results)
     return results
 
 

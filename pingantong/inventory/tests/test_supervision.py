@@ -207,6 +207,8 @@ def test_benchmark_counts_the_whole_fleet_in_the_database_and_its_clock():
     assert figures["re-run, same clock: tasks opened (duplicates)"] == 0
     assert figures["10 min later: exactly the newly silent"] == 1
     assert figures["devices with two active tasks"] == 0
+    assert figures["weekly check: exactly the expected results"] == 1
+    assert figures["weekly check re-run in the same week"] == 0
     refs = set(Task.objects.filter(kind="maintenance", status="open").values_list("source_ref", flat=True))
     assert {f"device:{d.pk}" for d in silent + crossing} <= refs
 
@@ -292,3 +294,30 @@ def test_reporting_a_fault_on_a_device_in_a_home_opens_the_task_at_once():
     task = Task.objects.get(kind="maintenance", source_ref=f"device:{item.device_id}")
     assert "screen dark" in task.reason and task.client == item.client
     assert actions.supervise_devices(now=NOW) == []  # no duplicate from the sweep
+
+
+def test_weekly_check_runs_a_fixed_number_of_queries_and_keeps_its_audit_entries():
+    """No per-device N+1 in the weekly check either (decision 0092); each result still has its
+    audit entry, and each failure its own check task."""
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(count: int, at: dt.datetime) -> tuple[list, int]:
+        items = [installed("sos_button", seen_hours_ago=1) for _ in range(count)]
+        _sos(items[0].device, at - dt.timedelta(days=1))  # one passes
+        with CaptureQueriesContext(connection) as ctx:
+            results = actions.run_weekly_check(now=at)
+        assert {r.device_id for r in results} >= {i.device_id for i in items}
+        return results, len(ctx.captured_queries)
+
+    few, few_queries = queries_for(2, NOW)
+    many, many_queries = queries_for(12, NOW + dt.timedelta(days=7))  # next week: all 14 again
+    assert few_queries == many_queries, (few_queries, many_queries)
+    assert len(few) == 2 and len(many) == 14
+    assert [r.result for r in few].count(CheckResult.PASSED) == 1
+    failed = [r for r in many if r.result == CheckResult.FAILED]
+    assert len({r.task_id for r in failed}) == len(failed) == 13
+    checks = ContentType.objects.get_for_model(DeviceCheck)
+    assert LogEntry.objects.filter(content_type=checks, action=LogEntry.Action.CREATE).count() == 16

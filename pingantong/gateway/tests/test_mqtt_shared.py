@@ -117,3 +117,39 @@ def test_shared_subscription_only_on_an_external_broker_and_sessions_follow_the_
     assert embedded.share_group == ""
     with pytest.raises(ValueError):
         MqttService(ingestor, url="mqtt://broker:1883", broker_port=0, share_group="a/b")
+
+
+def test_retired_nodes_persistent_session_stops_taking_a_share_once_forgotten():
+    """Mosquitto queues a share for an offline persistent member; `mqtt_forget_node` ends that."""
+    import aiomqtt
+    from django.core.management import call_command
+
+    url = require_service("mqtt")
+    group, topic = f"g{uuid.uuid4().hex[:8]}", f"pingantong-test/{uuid.uuid4().hex[:8]}"
+    retired = f"retired-{uuid.uuid4().hex[:6]}"
+
+    async def member_leaves() -> None:
+        async with aiomqtt.Client(
+            "127.0.0.1", 1883, identifier=f"pingantong-gateway-{retired}", clean_session=False
+        ) as client:
+            await client.subscribe(f"$share/{group}/{topic}", qos=1)
+
+    async def survivor_receives() -> int:
+        got = 0
+        async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"s-{uuid.uuid4().hex[:6]}") as client:
+            await client.subscribe(f"$share/{group}/{topic}", qos=1)
+            async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"p-{uuid.uuid4().hex[:6]}") as pub:
+                for n in range(10):
+                    await pub.publish(topic, str(n).encode(), qos=1)
+            try:
+                async with asyncio.timeout(2):
+                    async for _message in client.messages:
+                        got += 1
+            except TimeoutError:
+                pass
+        return got
+
+    asyncio.run(member_leaves())
+    assert asyncio.run(survivor_receives()) < 10  # the offline member's share is queued for it
+    call_command("mqtt_forget_node", retired, url=url)
+    assert asyncio.run(survivor_receives()) == 10

@@ -282,7 +282,7 @@ def partition_table(
 
     Foreign keys referencing it must have been dropped first (`drop_foreign_keys_to`). Holds an
     exclusive lock on the table while copying: on a large existing table, plan the maintenance
-    window (docs/protocols/storage.md).
+    window (decision 0101).
     """
     if is_partitioned(cursor, table):
         return False

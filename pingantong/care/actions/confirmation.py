@@ -75,25 +75,18 @@ def clients_requiring_confirmation() -> list[tuple[int, str, bool, dt.time | Non
 def run_daily_confirmation(*, now: dt.datetime | None = None) -> SweepResult:
     """Open the confirmation tasks due today; idempotent (a re-run opens nothing new).
 
-    Built for 100,000 clients in seconds: four reads (candidates, life signs, open tasks, today's
-    keys), then the new tasks and their history rows in batched multi-row inserts."""
+    Built for 100,000 clients in seconds: two reads of all candidates and their life signs, then,
+    for the silent ones only, index probes for an active task or today's key (so the cost follows
+    the clients, not the years of task history), and the new tasks and their history rows in
+    batched multi-row inserts."""
     now = now or timezone.now()
     day = local_day(now)
     result = SweepResult(day=day)
     candidates = clients_requiring_confirmation()
     alive = clients_with_life_sign_since(now - config.life_sign_window())
-    open_for = set(
-        Task.objects.filter(
-            kind=TaskKind.CONFIRMATION, status__in=ACTIVE_STATUSES, client__isnull=False
-        ).values_list("client_id", flat=True)
-    )
-    keys_today = set(
-        Task.objects.filter(
-            kind=TaskKind.CONFIRMATION,
-            dedupe_key__startswith="confirmation:",
-            dedupe_key__endswith=f":{day.isoformat()}",
-        ).values_list("dedupe_key", flat=True)
-    )
+    silent = [row[0] for row in candidates if row[0] not in alive]
+    open_for = _with_active_confirmation(silent)
+    keys_today = _existing_keys([confirmation_key(cid, day) for cid in silent])
     automated = config.automated_confirmation_calls()
     per_region: dict[str, Counter] = {}
     rows: list[tuple[int, str, str, str]] = []  # client, region, step, dedupe key
@@ -130,6 +123,36 @@ def run_daily_confirmation(*, now: dt.datetime | None = None) -> SweepResult:
     return result
 
 
+def _chunks(values: list, size: int | None = None):
+    """Slices of `values` small enough for one IN (...) on every backend (SQLite: 999 parameters)."""
+    from django.db import connection
+
+    size = size or min(2000, (connection.features.max_query_params or 2000) - 20)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _with_active_confirmation(client_ids: list[int]) -> set[int]:
+    """The clients among `client_ids` with an active confirmation task: probes of the
+    (client, kind, status) index, never a scan of all tasks ever opened."""
+    found: set[int] = set()
+    for chunk in _chunks(client_ids):
+        found.update(
+            Task.objects.filter(client_id__in=chunk, kind=TaskKind.CONFIRMATION, status__in=ACTIVE_STATUSES)
+            .order_by()
+            .values_list("client_id", flat=True)
+        )
+    return found
+
+
+def _existing_keys(keys: list[str]) -> dict[str, int]:
+    """{dedupe key: task id} of the tasks holding any of `keys` (the unique index, probe by probe)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        found.update(Task.objects.filter(dedupe_key__in=chunk).order_by().values_list("dedupe_key", "id"))
+    return found
+
+
 def quiet_end_after(now: dt.datetime, quiet_from: dt.time, quiet_until: dt.time) -> dt.datetime | None:
     """When the client's quiet hours end, if `now` is inside them (None otherwise)."""
     from ..scheduling import LOCAL, in_quiet_hours
@@ -162,11 +185,7 @@ def _insert_tasks(rows: list[tuple[int, str, str, str]], *, now: dt.datetime, du
     )
     varying = ["client_id", "region_id", "step", "dedupe_key"]
     created = bulk_insert(Task, template, varying, [list(r) for r in rows])
-    ids = dict(
-        Task.objects.filter(
-            kind=TaskKind.CONFIRMATION, created_at=now, source=TaskSource.SCHEDULE
-        ).values_list("dedupe_key", "id")
-    )
+    ids = _existing_keys([r[3] for r in rows])
     if created != len(rows) or any(r[3] not in ids for r in rows):  # pragma: no cover - defensive
         raise RuntimeError("confirmation tasks were not all stored")
     pairs = [(ids[key], step) for _cid, _region, step, key in rows]

@@ -58,8 +58,8 @@ def test_clients_of_other_benchmarks_count_as_due_and_the_sweep_is_exact(client_
     figures = _figures(result)
 
     assert result["due_other_clients"] == len(silent)
-    assert figures["confirmation tasks due (rules, from the data)"] == result["due_generated"] + len(silent)
-    assert figures["confirmation tasks opened"] == figures["confirmation tasks due (rules, from the data)"]
+    assert figures["tasks due (Q1 rules, read from the data)"] == result["due_generated"] + len(silent)
+    assert figures["confirmation tasks opened"] == figures["tasks due (Q1 rules, read from the data)"]
     assert figures["opened exactly the tasks due"] == 1
     assert (figures["opened for clients not due"], figures["due but not opened"]) == (0, 0)
     assert figures["generator's plan agrees with the rules"] == 1
@@ -127,4 +127,22 @@ def test_one_confirmation_per_shanghai_day_across_local_midnight(client_factory,
         assert due == {client.pk} and len(opened) == 1
     else:
         assert due == set() and opened == []
+    assert confirmation_duplicates() == 0
+
+
+@pytest.mark.parametrize(("status", "due_again"), [(TaskStatus.ESCALATED, False), (TaskStatus.DONE, True)])
+def test_yesterdays_task_still_active_blocks_a_second_one_among_many_old_tasks(
+    client_factory, now, status, due_again
+):
+    """The sweep finds yesterday's active task by probing the client's tasks (not by scanning all
+    tasks ever opened): still escalated, no second chain; closed without a sign since, due again."""
+    client = client_factory(categories=["living_alone"])
+    for days in (3, 2, 1):  # one confirmation a day, the older ones closed
+        run_daily_confirmation(now=now - dt.timedelta(days=days))
+        Task.objects.filter(client=client).exclude(status=TaskStatus.DONE).update(status=TaskStatus.DONE)
+    Task.objects.filter(client=client, created_at=now - dt.timedelta(days=1)).update(status=status)
+    due = due_for_confirmation(now)
+    opened = run_daily_confirmation(now=now).opened
+    assert (due == {client.pk}) is due_again
+    assert len(opened) == int(due_again)
     assert confirmation_duplicates() == 0

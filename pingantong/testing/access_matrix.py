@@ -12,7 +12,16 @@ An app makes its models part of (2) by providing, in `pingantong/<app>/tests/fac
 
     ACCESS_FACTORIES = {"clients.Client": make_client_in}   # callable(region_code) -> saved instance
 
-or a classmethod `access_test_factory(region_code)` on the model. See docs/architecture.md.
+or a classmethod `access_test_factory(region_code)` on the model. Every restricted model must
+have one (the matrix fails otherwise). A model whose records no API list, web list page or admin
+change list shows (they appear only inside a parent's page, e.g. a task's history) is declared with
+the reason, and is then checked at the queryset level only:
+
+    ACCESS_UNLISTED = {"care.TaskEvent": "nested in the restricted Task's detail"}
+
+An API list that aggregates records instead of listing them by `id` names the row field that holds
+the (ancestor) region the row sums up: `ACCESS_AGGREGATE_LISTS = {"care.DailyCoverage": "region"}`.
+See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -177,6 +186,45 @@ def access_payloads() -> dict[str, Callable[[str], dict]]:
     for module in _factory_modules():
         found.update(getattr(module, "ACCESS_PAYLOADS", {}))
     return found
+
+
+# Restricted models of apps whose factories modules do not (yet) declare them, shown only inside
+# a parent's pages; the reason says where they appear and what restricts them there. An app may
+# move its entries into its own `ACCESS_UNLISTED`.
+UNLISTED: dict[str, str] = {
+    "alarms.AlarmStep": "an alarm's steps, nested in the restricted Alarm (detail `steps`, console page)",
+    "alarms.ContactAttempt": "the contact cascade's attempts, shown inside the restricted Alarm's page",
+    "clients.ApplicationStep": "an application's history, nested in the restricted Application's detail",
+    "clients.Notice": "to-do notices on the application pages, read with .restrict() in a function view",
+    "devices.DeviceEventRecord": "device events, shown on the device page of a restricted Device",
+    "devices.DeviceState": "one row per device, nested in the restricted Device's serializer",
+    "devices.LifeSign": "device life signs, read by the care selectors for restricted clients",
+    "devices.PositionRecord": "a device's track, read by devices.selectors for one restricted Device",
+    "devices.RawFrame": "raw frames on the gateway page, via gateway.selectors.frames_visible_to (region_q)",
+    "devices.SensorRecord": "sensor telemetry written by the gateway; no page or endpoint lists it yet",
+    "devices.VitalsRecord": "vitals telemetry written by the gateway; no page or endpoint lists it yet",
+}
+
+
+def access_unlisted() -> dict[str, str]:
+    """Models declared as shown only inside other pages, with the reason (`ACCESS_UNLISTED`)."""
+    found = dict(UNLISTED)
+    for module in _factory_modules():
+        found.update(getattr(module, "ACCESS_UNLISTED", {}))
+    return found
+
+
+def access_aggregate_lists() -> dict[str, str]:
+    """Models whose API list sums records up by region: label -> the rows' region field."""
+    found: dict[str, str] = {}
+    for module in _factory_modules():
+        found.update(getattr(module, "ACCESS_AGGREGATE_LISTS", {}))
+    return found
+
+
+def is_shown(model: type[models.Model]) -> bool:
+    """Does an API list endpoint, a web list page or an admin change list show `model`'s records?"""
+    return api_list_route(model) is not None or bool(web_list_routes(model)) or model in admin.site._registry
 
 
 def matrix_models() -> list[tuple[str, type[models.Model]]]:

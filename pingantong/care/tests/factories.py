@@ -111,6 +111,39 @@ def make_flag(region: str):
     )
 
 
+def make_signup(region: str):
+    from pingantong.care.models import ActivitySignup
+
+    return ActivitySignup.objects.create(
+        activity=make_activity(region), client=_client(region), signed_up_at=timezone.now()
+    )
+
+
+def make_task_event(region: str):
+    from pingantong.care.models import TaskEvent
+
+    return TaskEvent.objects.create(
+        task=make_task(region), at=timezone.now(), kind="note", detail="access test"
+    )
+
+
+def make_visit_photo(region: str):
+    from pingantong.care.models import VisitPhoto
+
+    # The file itself does not matter to access: a stored name is enough.
+    return VisitPhoto.objects.create(
+        visit=make_visit(region), image="care/visits/access-test.jpg", uploaded_at=timezone.now()
+    )
+
+
+def make_coverage(region: str):
+    from pingantong.care.models import DailyCoverage
+
+    return DailyCoverage.objects.create(
+        region_id=region, day=timezone.localdate(), due=3, confirmed_by_life_sign=1, swept_at=timezone.now()
+    )
+
+
 ACCESS_FACTORIES = {
     "care.Task": make_task,
     "care.CareCall": make_call,
@@ -122,4 +155,20 @@ ACCESS_FACTORIES = {
     "care.DirectoryEntry": make_directory_entry,
     "care.Activity": make_activity,
     "care.InterventionFlag": make_flag,
+    "care.ActivitySignup": make_signup,
+    "care.TaskEvent": make_task_event,
+    "care.VisitPhoto": make_visit_photo,
+    "care.DailyCoverage": make_coverage,
+}
+
+# The coverage API sums the sweep's rows up one level below the district: each row's "region" is
+# the town whose villages it adds up (see care.selectors.coverage).
+ACCESS_AGGREGATE_LISTS = {"care.DailyCoverage": "region"}
+
+# Records that only a restricted parent's pages show (checked by the matrix at the queryset level).
+ACCESS_UNLISTED = {
+    "care.ActivitySignup": "made and read through the restricted Activity (POST activities/<id>/signup/, "
+    "attendance/, the activity page)",
+    "care.TaskEvent": "a task's history, nested in the restricted Task (API detail `events`, the task page)",
+    "care.VisitPhoto": "uploaded with a visit and shown on the restricted Visit's page",
 }

@@ -20,4 +20,20 @@ def make_outbox_event_in(region_code: str):
     )
 
 
-ACCESS_FACTORIES = {"sync.OutboxEvent": make_outbox_event_in}
+def make_reconciliation_report_in(region_code: str):
+    from pingantong.sync.models import ReconciliationReport
+
+    return ReconciliationReport.objects.create(
+        region_id=region_code, day=timezone.localdate(), delivered=2, acknowledged=1, missing_remote=["x"]
+    )
+
+
+ACCESS_FACTORIES = {
+    "sync.OutboxEvent": make_outbox_event_in,
+    "sync.ReconciliationReport": make_reconciliation_report_in,
+}
+
+# Shown only on the sync page (function view `sync:index`, `.restrict(user, "view")`).
+ACCESS_UNLISTED = {
+    "sync.ReconciliationReport": "listed on the sync page (function view sync:index) with .restrict(user, 'view')",
+}

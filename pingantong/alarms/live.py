@@ -6,7 +6,7 @@ alarm's region code, so region scoping holds on the live channel as on every pag
 
 Cross-process (decision 0040): in the embedded mode the channel layer is in-process, so a change
 written by the Huey worker (escalation, cascade steps) cannot reach consoles directly. The web
-process runs `relay` (a registered service) that polls `Alarm.updated_at` every second and pushes
+process runs `relay` (a registered service) that polls `Alarm.updated_at` every 0.25 s and pushes
 whatever this process has not pushed itself. With Redis the layer is shared and the relay is off.
 Either way the queue page re-polls every 10 s, which covers a dropped socket.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -124,31 +124,57 @@ def relay_needed() -> bool:
     return backend.endswith("InMemoryChannelLayer")
 
 
+RELAY_OVERLAP = timedelta(seconds=10)
+"""How far behind its cursor the relay looks again. `updated_at` is written inside a transaction
+and becomes visible at its commit, so an alarm stamped at t can appear after the relay has seen a
+change stamped t + 1 s by a quicker transaction (another process, the worker, a claim). What was
+already pushed (same alarm, same `updated_at`) is skipped, so the overlap costs one indexed read."""
+
+RELAY_SECONDS = 0.25
+"""Default relay period: an alarm raised by another process (the gateway's rules process, the
+worker) reaches this process's consoles within about this long (decision 0107)."""
+
+_PUSHED_KEEP = timedelta(minutes=30)
+
+
 def relay_once(since: datetime) -> datetime:
-    """Push alarms changed since `since` that this process has not pushed; return the new cursor."""
+    """Push alarms changed since `since` (and in the overlap before it) that this process has not
+    pushed; return the new cursor."""
     from .models import Alarm
 
     cursor = since
     changed = list(
-        Alarm.objects.filter(updated_at__gt=since)
+        Alarm.objects.filter(updated_at__gt=since - RELAY_OVERLAP)
         .order_by("updated_at")
-        .values_list("pk", "updated_at")[:200]
+        .values_list("pk", "updated_at")[:500]
     )
     for alarm_id, updated_at in changed:
         cursor = max(cursor, updated_at)
         if _pushed.get(alarm_id) != updated_at:
             push_alarm(alarm_id, event="relay")
+            if (known := _pushed.get(alarm_id)) is None or known < updated_at:
+                _pushed[alarm_id] = updated_at  # also when the push found nothing to send
+    _forget_old_pushes(cursor)
     return cursor
+
+
+def _forget_old_pushes(now: datetime) -> None:
+    if len(_pushed) < 5000:
+        return
+    limit = now - _PUSHED_KEEP
+    for alarm_id, updated_at in list(_pushed.items()):
+        if updated_at < limit:
+            _pushed.pop(alarm_id, None)
 
 
 async def relay(stop: asyncio.Event) -> None:
     """Service: carry changes written by other processes (the task worker) to this process's
-    consoles within about a second, and run the alarm supervision (45 s escalation, cascade
+    consoles within a fraction of a second, and run the alarm supervision (45 s escalation, cascade
     deadlines) every few seconds, finer than the worker's one-minute crontab."""
     from .tasks import supervise
 
     cursor = timezone.now()
-    interval = float(getattr(settings, "PINGANTONG_ALARM_RELAY_SECONDS", 1.0))
+    interval = float(getattr(settings, "PINGANTONG_ALARM_RELAY_SECONDS", RELAY_SECONDS))
     supervise_every = float(getattr(settings, "PINGANTONG_ALARM_SUPERVISE_SECONDS", 5.0))
     last_supervised = 0.0
     loop = asyncio.get_running_loop()

@@ -142,3 +142,35 @@ def test_relay_pushes_changes_this_process_did_not(user_factory, elder_factory=N
 
     message, _cursor = async_to_sync(scenario)()
     assert message["id"] == alarm.pk and message["event"] == "relay"
+
+
+def test_relay_still_pushes_an_alarm_committed_after_its_cursor_moved_on(user_factory):
+    """An alarm stamped before the relay's cursor (its transaction committed late, after a quicker
+    change was relayed) is pushed on the next pass, once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pingantong.alarms.models import Alarm
+
+    agent = user_factory("agent", "350404000000")
+    late = actions.raise_alarm(alarm_type="sos", device_ident="556")
+    stamped = timezone.now() - timedelta(seconds=3)
+    Alarm.objects.filter(pk=late.pk).update(updated_at=stamped)  # stamped 3 s ago, visible only now
+    live._pushed.pop(late.pk, None)
+    cursor = timezone.now() - timedelta(seconds=1)  # the relay already saw a change 1 s ago
+
+    async def scenario():
+        console, _ok = await _connect(agent)
+        await console.receive_json_from()
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(live.relay_once)(cursor)
+        message = await console.receive_json_from(timeout=5)
+        await database_sync_to_async(live.relay_once)(cursor)
+        assert await console.receive_nothing(timeout=0.3)  # once
+        await console.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+    assert message["id"] == late.pk and message["event"] == "relay"

@@ -182,3 +182,22 @@ def test_purge_task_is_scheduled_daily():
 
     names = {task.name for task in HUEY._registry.periodic_tasks}
     assert any(name.endswith("purge_audit_log") for name in names)
+
+
+def test_audit_pages_are_fetched_without_counting_the_log(shift, auditor_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reader = make_user(Role.AGENT, DISTRICT, username="reader")
+    for _ in range(60):
+        log_read(user=reader, obj=shift, fields=["phone"], purpose="x")
+    url = reverse("audit-log")
+    with CaptureQueriesContext(connection) as captured:
+        first = auditor_client.get(url, {"action": LogEntry.Action.ACCESS})
+    assert not [q for q in captured if "COUNT(" in q["sql"].upper()]
+    assert len(first.context["page"]) == 50 and first.context["has_next"]
+    assert "page=2" in first.content.decode() and "action=3" in first.content.decode()
+    second = auditor_client.get(url, {"action": LogEntry.Action.ACCESS, "page": 2})
+    assert len(second.context["page"]) == 10 and not second.context["has_next"]
+    assert not {e.pk for e in first.context["page"]} & {e.pk for e in second.context["page"]}
+    assert auditor_client.get(url, {"page": "x"}).status_code == 200

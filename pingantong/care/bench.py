@@ -212,7 +212,7 @@ def _history(planned_due: dict[int, str], now: dt.datetime, days: int) -> int:
             updated_at=at,
             completed_at=at + dt.timedelta(hours=1),
         )
-        values = [[cid, region, f"confirmation:{cid}:{day}"] for cid, region in planned_due.items()]
+        values = [[cid, region, f"confirmation:{day}:{cid}"] for cid, region in planned_due.items()]
         with transaction.atomic():
             written += bulk_insert(Task, template, ["client_id", "region_id", "dedupe_key"], values)
     return written

@@ -54,9 +54,10 @@ def coverage_by_region(
         row = rows[_group_code(region_id, child_level)]
         row.due += due
         row.confirmed_by_life_sign += by_sign
-    key = f":{day.isoformat()}"
+    # The day's confirmation tasks: keys `confirmation:<local date>:<client>` (decision 0086).
+    key = f"confirmation:{day.isoformat()}:"
     tasks = Task.objects.restrict(user, "view").filter(
-        kind=TaskKind.CONFIRMATION, dedupe_key__endswith=key, region__code__startswith=prefix
+        kind=TaskKind.CONFIRMATION, dedupe_key__startswith=key, region__code__startswith=prefix
     )
     for region_id, status, outcome in tasks.values_list("region_id", "status", "outcome"):
         row = rows[_group_code(region_id, child_level)]

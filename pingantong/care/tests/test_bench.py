@@ -146,3 +146,30 @@ def test_yesterdays_task_still_active_blocks_a_second_one_among_many_old_tasks(
     assert (due == {client.pk}) is due_again
     assert len(opened) == int(due_again)
     assert confirmation_duplicates() == 0
+
+
+def test_confirmation_keys_are_date_first_and_the_migration_rewrites_old_ones(client_factory, now):
+    """Decision 0086: `confirmation:<local date>:<client>` keeps a day's keys together in the unique
+    index. Keys written before are rewritten, so that a sweep right after the upgrade still finds
+    today's task and opens no second one."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("pingantong.care.migrations.0005_confirmation_keys_date_first")
+    client = client_factory(categories=["living_alone"])
+    run_daily_confirmation(now=now)
+    task = Task.objects.get(client=client)
+    day = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    assert task.dedupe_key == f"confirmation:{day}:{client.pk}"
+
+    Task.objects.filter(pk=task.pk).update(
+        status=TaskStatus.DONE, dedupe_key=f"confirmation:{client.pk}:{day}"
+    )
+    migration.date_first(apps, None)
+    task.refresh_from_db()
+    assert task.dedupe_key == f"confirmation:{day}:{client.pk}"
+    assert run_daily_confirmation(now=now + H).opened == []  # today's task is found: nothing new
+    migration.client_first(apps, None)
+    task.refresh_from_db()
+    assert task.dedupe_key == f"confirmation:{client.pk}:{day}"

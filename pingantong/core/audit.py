@@ -26,11 +26,12 @@ from auditlog.registry import auditlog
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.db.models import Q
 from django.http import HttpRequest
 
 from pingantong.regions.models import Region, ancestor_codes_of, prefix_of
 
-from .access import policy_of, role_prefixes
+from .access import policy_of, region_lookup, role_prefixes
 
 SENSITIVE_KINDS = ("id_number", "phone", "address", "health", "location")
 
@@ -190,3 +191,54 @@ def export_region(user: Any, model: type[models.Model], filtered: Any = None) ->
     ):
         return filtered
     return scope
+
+
+def backfill_audit_regions(*, batch_size: int = 2000) -> int:
+    """Give entries written before entries carried a region (decision 0081) the region of their
+    subject, where the subject still exists; returns how many entries got one. Exports (`*`) and
+    entries about deleted records stay without a region: system administrators see them."""
+    lacking = (
+        LogEntry.objects.filter(Q(additional_data__isnull=True) | Q(additional_data__region__isnull=True))
+        .exclude(object_pk="*")
+        .order_by()
+    )
+    updated = 0
+    for ct_id in lacking.values_list("content_type_id", flat=True).distinct():
+        model = ContentType.objects.get_for_id(ct_id).model_class()
+        if model is None:
+            continue
+        entries = list(lacking.filter(content_type_id=ct_id).only("pk", "object_pk", "additional_data"))
+        for start in range(0, len(entries), batch_size):
+            chunk = entries[start : start + batch_size]
+            regions = _regions_by_pk(model, {e.object_pk for e in chunk})
+            changed = []
+            for entry in chunk:
+                code = regions.get(entry.object_pk)
+                if code:
+                    entry.additional_data = {**(entry.additional_data or {}), "region": code}
+                    changed.append(entry)
+            LogEntry.objects.bulk_update(changed, ["additional_data"])
+            updated += len(changed)
+    return updated
+
+
+def _regions_by_pk(model: type[models.Model], object_pks: set[str]) -> dict[str, str]:
+    """object_pk (as text) -> region code, for the records of `model` that still exist."""
+    manager = model._default_manager
+    pk_field = model._meta.pk
+    assert pk_field is not None
+    try:
+        pks = [pk_field.to_python(pk) for pk in object_pks]
+    except Exception:
+        return {}
+    policy = policy_of(model)
+    if policy is not None:
+        path = region_lookup(model, policy.region_field)
+        rows = manager.filter(pk__in=pks).values_list("pk", path)
+        return {str(pk): str(code) for pk, code in rows if code}
+    found = {}
+    for obj in manager.filter(pk__in=pks):
+        code = audit_region_of(obj)
+        if code:
+            found[str(obj.pk)] = code
+    return found

@@ -4,6 +4,8 @@ only; an active superuser sees everything. Through the audit page and the admin.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from auditlog.models import LogEntry
 from django.contrib import admin
@@ -143,3 +145,40 @@ def test_a_foreign_key_to_the_region_code_is_read_without_loading_the_region(dja
         assert AccessPolicy(region_field="region__pk").region_code_of(shift) == TOWN_A
     entry = AuditEntry.objects.get(pk=_read(shift).pk)
     assert AuditEntry.access_policy.region_code_of(entry) == TOWN_A
+
+
+def test_entries_from_before_regions_are_backfilled_where_the_subject_still_exists(client, shifts):
+    from django.core.management import call_command
+
+    own, sibling = shifts
+    old_read = _read(own)
+    old_read.additional_data = {"kind": "read", "fields": ["phone"], "purpose": "callback"}
+    old_read.save(update_fields=["additional_data"])
+    old_change = LogEntry.objects.filter(content_type__model="shift", object_pk=str(sibling.pk)).get()
+    old_change.additional_data = None
+    old_change.save(update_fields=["additional_data"])
+    gone = make_shift_in(village_of(TOWN_A))
+    gone_read = _read(gone)
+    gone_read.additional_data = {"kind": "read"}
+    gone_read.save(update_fields=["additional_data"])
+    gone.delete()
+    town_a_auditor = make_user(Role.AUDITOR, TOWN_A)
+    assert old_read.pk not in _page_ids(client, town_a_auditor)
+
+    out = io.StringIO()
+    call_command("audit_backfill_regions", stdout=out)
+    # The two above, and the creation entries of the accounts made before they got their roles.
+    assert int(out.getvalue().split()[0]) >= 2 and "audit entries" in out.getvalue()
+
+    old_read.refresh_from_db()
+    old_change.refresh_from_db()
+    gone_read.refresh_from_db()
+    assert old_read.additional_data == {
+        "kind": "read",
+        "fields": ["phone"],
+        "purpose": "callback",
+        "region": village_of(TOWN_A),
+    }
+    assert old_change.additional_data == {"region": village_of(TOWN_B)}
+    assert "region" not in gone_read.additional_data  # the record is gone: nothing to go by
+    assert old_read.pk in _page_ids(client, town_a_auditor)

@@ -86,12 +86,13 @@ print(json.dumps({"raw": raw_part, "position": position_part, "plans": plans}))
 """
 
 
-def _env(url: urllib.parse.ParseResult) -> dict[str, str]:
+def _env(url: urllib.parse.ParseResult, var_dir: Path) -> dict[str, str]:
     auth = f"{url.username or 'postgres'}{':' + url.password if url.password else ''}@"
     netloc = url.netloc.rsplit("@", 1)[-1]
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "pingantong.settings.local",
+        "DJANGO_SETTINGS_MODULE": "pingantong.settings.test",
+        "PINGANTONG_VAR_DIR": str(var_dir),
         "DATABASE_URL": f"postgres://{auth}{netloc}/{DB_NAME}",
         "PINGANTONG_DEMO": "0",
         "REDIS_URL": "",
@@ -122,7 +123,7 @@ def _script(env: dict[str, str], code: str, **values: object) -> dict:
 
 
 @pytest.fixture(scope="module")
-def pg():
+def pg(tmp_path_factory):
     import psycopg
 
     url = urllib.parse.urlparse(require_service("postgres"))
@@ -136,7 +137,7 @@ def pg():
     with psycopg.connect(**admin, dbname="postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    env = _env(url)
+    env = _env(url, tmp_path_factory.mktemp("var"))
     _manage(env, "migrate", "-v0")  # partitioned from the start
     _manage(env, "migrate", "gateway", "0001", "-v0")  # back to plain tables (the reverse migration)
     filled = _script(env, FILL, AGES=list(AGES_DAYS))

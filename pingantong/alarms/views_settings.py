@@ -50,15 +50,32 @@ class CentreSettingsForm(forms.Form):
     )
 
 
-def _recent_changes(region_codes: list[str]) -> list[LogEntry]:
-    """The audit log's entries for these regions' settings (deleted rows included: by their repr)."""
+HIDDEN_CHANGES = frozenset({"id", "region", "updated_at", "updated_by"})
+
+
+def _recent_changes(regions: dict[str, Any]) -> list[dict[str, Any]]:
+    """The audit log's entries for these regions' settings (deleted rows included: found by their
+    repr), each with its region's name and the changed values under their labels."""
     content_type = ContentType.objects.get_for_model(AlarmCentreSettings)
-    reprs = [str(AlarmCentreSettings(region_id=code)) for code in region_codes]
-    return list(
-        LogEntry.objects.filter(content_type=content_type, object_repr__in=reprs)
+    by_repr = {str(AlarmCentreSettings(region_id=code)): region for code, region in regions.items()}
+    entries = (
+        LogEntry.objects.filter(content_type=content_type, object_repr__in=list(by_repr))
         .select_related("actor")
         .order_by("-timestamp")[:20]
     )
+    labels = {f.name: str(f.verbose_name) for f in AlarmCentreSettings._meta.concrete_fields}
+    return [
+        {
+            "entry": entry,
+            "region": by_repr[entry.object_repr],
+            "changes": [
+                (labels.get(name, name), old, new)
+                for name, (old, new) in entry.changes_dict.items()
+                if name not in HIDDEN_CHANGES
+            ],
+        }
+        for entry in entries
+    ]
 
 
 @login_required
@@ -122,6 +139,6 @@ def centre_settings(request: HttpRequest) -> HttpResponse:
             if in_force.source_region in by_code
             else in_force.source_region,
             "table": table,
-            "changes": _recent_changes(list(by_code)),
+            "changes": _recent_changes(by_code),
         },
     )

@@ -60,6 +60,10 @@ CASES: dict[str, tuple[float, bool, bool]] = {
     "taken_off": (0.005, False, False),
     "fault_alarm": (0.002, True, False),
     "old_fault_alarm": (0.002, False, False),
+    # The latest alarm frame of the last 24 h decides (JT/T 808 frames carry every alarm bit still
+    # set): a later SOS frame without the fault bit means the fault cleared; one with it, not.
+    "fault_then_sos_press": (0.001, False, False),
+    "fault_in_the_sos_frame": (0.001, True, False),
     "faulty_stock": (0.001, True, False),
     "installed_never_heard": (0.001, True, False),
     "assigned_never_heard": (0.001, False, False),
@@ -200,14 +204,25 @@ def _populate(count: int, now: dt.datetime, seed: int = 8) -> tuple[dict[int, st
                     "fault_alarm": ("fault", 5),
                     "old_fault_alarm": ("fault", 30),
                 }
+                latest_alarm_h = 0.0
                 if case in alarm:
                     kind, ago = alarm[case]
                     events.append(_event(device, "alarm", [kind], now - dt.timedelta(hours=ago)))
+                    latest_alarm_h = ago
+                elif case == "fault_then_sos_press":
+                    events.append(_event(device, "alarm", ["fault"], now - dt.timedelta(hours=5)))
+                    events.append(_event(device, "alarm", ["sos"], now - dt.timedelta(hours=1)))
+                    pressed.add(device.pk)
+                    latest_alarm_h = 1
+                elif case == "fault_in_the_sos_frame":
+                    events.append(_event(device, "alarm", ["sos", "fault"], now - dt.timedelta(hours=2)))
+                    pressed.add(device.pk)
+                    latest_alarm_h = 2
                 # The weekly check: 30 % pressed SOS this week, 10 % had a test call, 5 % pressed
-                # 8 days ago (too old), the rest nothing.
+                # 8 days ago (too old), the rest nothing. A press comes before the case's own alarm.
                 roll = rng.random()
                 if roll < 0.3:
-                    at = now - dt.timedelta(hours=rng.uniform(1, 7 * 24 - 1))
+                    at = now - dt.timedelta(hours=rng.uniform(latest_alarm_h + 0.5, 7 * 24 - 1))
                     events.append(_event(device, "alarm", ["sos"], at))
                     pressed.add(device.pk)
                 elif roll < 0.4:
@@ -278,8 +293,8 @@ def planned(plan: dict[int, str], *, later: bool) -> set[int]:
 
 def expected_by_rows(now: dt.datetime) -> set[int]:
     """An independent reading of the database (not the sweep's code): every bound, active device
-    that is silent beyond its type's threshold, installed but never heard, faulty in stock or with a
-    fault alarm in the last 24 h, and has no active maintenance task."""
+    that is silent beyond its type's threshold, installed but never heard, faulty in stock or whose
+    latest alarm frame of the last 24 h says `fault`, and has no active maintenance task."""
     from pingantong.care.models import Task
     from pingantong.devices.models import Device, DeviceEventRecord, DeviceType
 
@@ -296,12 +311,17 @@ def expected_by_rows(now: dt.datetime) -> set[int]:
         }
     )
     limits.update({code: dt.timedelta(hours=h) for code, h in THRESHOLD_H.items()})
-    faults = set()
-    for device_id, alarms in DeviceEventRecord.objects.filter(
-        kind="alarm", received_at__gte=now - ALARM_LOOKBACK, device__isnull=False
-    ).values_list("device_id", "alarms"):
-        if "fault" in (alarms or []):
-            faults.add(device_id)
+    # The latest alarm frame of each device within 24 h (ordered by time: the last one wins).
+    latest: dict[int, list[str]] = {}
+    for device_id, alarms in (
+        DeviceEventRecord.objects.filter(
+            kind="alarm", received_at__gte=now - ALARM_LOOKBACK, received_at__lte=now, device__isnull=False
+        )
+        .order_by("received_at", "pk")
+        .values_list("device_id", "alarms")
+    ):
+        latest[device_id] = list(alarms or [])
+    faults = {device_id for device_id, alarms in latest.items() if "fault" in alarms}
     busy = {
         int(ref.split(":", 1)[1])
         for ref in Task.objects.filter(

@@ -321,3 +321,31 @@ def test_weekly_check_runs_a_fixed_number_of_queries_and_keeps_its_audit_entries
     assert len({r.task_id for r in failed}) == len(failed) == 13
     checks = ContentType.objects.get_for_model(DeviceCheck)
     assert LogEntry.objects.filter(content_type=checks, action=LogEntry.Action.CREATE).count() == 16
+
+
+def _alarm(device, alarms, at):
+    DeviceEventRecord.objects.create(
+        device=device,
+        protocol="jt808",
+        device_identity=device.identity,
+        message="0200",
+        kind="alarm",
+        alarms=alarms,
+        received_at=at,
+    )
+
+
+def test_the_latest_alarm_frame_decides_a_fault():
+    """JT/T 808 frames carry every alarm bit still set: an SOS frame after a fault frame without
+    the fault bit means the fault cleared (no task); with it, the device is still faulty."""
+    cleared = installed("watch", seen_hours_ago=0.1)
+    _alarm(cleared.device, ["fault"], NOW - dt.timedelta(hours=5))
+    _alarm(cleared.device, ["sos"], NOW - dt.timedelta(hours=1))
+    still = installed("watch", seen_hours_ago=0.1)
+    _alarm(still.device, ["fault"], NOW - dt.timedelta(hours=5))
+    _alarm(still.device, ["sos", "fault"], NOW - dt.timedelta(hours=1))
+    old = installed("watch", seen_hours_ago=0.1)
+    _alarm(old.device, ["fault"], NOW - dt.timedelta(hours=30))
+    assert HealthProblem.FAULT not in health_of_device(cleared.device, NOW).problems
+    [task] = actions.supervise_devices(now=NOW)
+    assert task.source_ref == f"device:{still.device_id}" and "fault" in task.reason

@@ -106,44 +106,54 @@ def needs_task(health: DeviceHealth) -> bool:
     return True
 
 
+def _busy_devices() -> set[str]:
+    return set(
+        _open_maintenance().filter(source_ref__startswith="device:").values_list("source_ref", flat=True)
+    )
+
+
 def supervise_devices(*, now: dt.datetime | None = None) -> list[Any]:
     """Check every supervised device; open a maintenance task for each silent or faulty one that
     has none open. Returns the tasks opened.
 
     A fixed number of queries whatever the fleet (decision 0091): the candidates are selected in
     the database (per-type cutoffs), the open tasks are read once, and the new tasks, their
-    "opened" events and audit entries are written in multi-row INSERTs (`care.bulk_open`). The
-    whole sweep is one transaction under the maintenance lock, so an overlapping or retried sweep
-    (or a fault report at the same moment) cannot open a second task for a device."""
+    "opened" events and audit entries are written in multi-row INSERTs (`care.bulk_open`).
+    Deciding happens outside any transaction (on SQLite a write transaction holds the one write
+    lock the gateway also needs); the writing is one short transaction under the maintenance lock
+    that reads the active tasks again, so an overlapping or retried sweep (or a fault report at the
+    same moment) cannot open a second task for a device (0090). A sweep with nothing to open
+    writes nothing."""
     from pingantong.care.bulk_open import NewTask, open_tasks
     from pingantong.care.choices import TaskKind, TaskSource
 
     now = now or timezone.now()
+    busy = _busy_devices()
+    specs = []
+    for health in health_of(maintenance_candidates(now), now):
+        device = health.device
+        ref = _source_ref(device)
+        if ref in busy or not needs_task(health):
+            continue
+        busy.add(ref)
+        specs.append(
+            NewTask(
+                kind=TaskKind.MAINTENANCE,
+                client_id=device.client_id,
+                region_id=str(device.region_id),
+                due_at=now + REMEDY_TARGET,
+                reason=_reason(health),
+                source=TaskSource.DEVICE,
+                source_ref=ref,
+                related=[device],
+            )
+        )
+    if not specs:
+        return []
     with transaction.atomic():
         _lock_maintenance()
-        busy = set(
-            _open_maintenance().filter(source_ref__startswith="device:").values_list("source_ref", flat=True)
-        )
-        specs = []
-        for health in health_of(maintenance_candidates(now), now):
-            device = health.device
-            ref = _source_ref(device)
-            if ref in busy or not needs_task(health):
-                continue
-            busy.add(ref)
-            specs.append(
-                NewTask(
-                    kind=TaskKind.MAINTENANCE,
-                    client_id=device.client_id,
-                    region_id=str(device.region_id),
-                    due_at=now + REMEDY_TARGET,
-                    reason=_reason(health),
-                    source=TaskSource.DEVICE,
-                    source_ref=ref,
-                    related=[device],
-                )
-            )
-        return open_tasks(specs, now=now)
+        busy = _busy_devices()  # under the lock: what another writer opened meanwhile
+        return open_tasks([s for s in specs if s.source_ref not in busy], now=now)
 
 
 def iso_week(moment: dt.datetime) -> str:
@@ -184,31 +194,52 @@ def last_presses(device_ids: set[int], now: dt.datetime) -> dict[int, tuple[dt.d
     return best
 
 
+WEEKLY_CHUNK = 500
+"""Devices written per transaction by the weekly check (a short hold of SQLite's write lock)."""
+
+
 def run_weekly_check(*, now: dt.datetime | None = None) -> list[DeviceCheck]:
     """Check every SOS button and wearable once per ISO week: a press or test call within 7 days
     passes; otherwise a check task is opened. Records each result (idempotent per device and week).
 
-    A fixed number of queries (decision 0092): the devices, the week's done checks, the last week's
-    presses and test calls once each; tasks, results and their audit entries in bulk, in one
-    transaction under the maintenance lock (0090)."""
+    In bulk (decision 0092): the week's done checks, the devices, the last week's presses and test
+    calls are read once; then per 500 devices one short transaction under the maintenance lock
+    (0090) reads that chunk's done checks again and writes its tasks, results and their audit
+    entries in multi-row INSERTs."""
+    now = now or timezone.now()
+    week = iso_week(now)
+    done = set(DeviceCheck.objects.filter(week=week).values_list("device_id", flat=True))
+    devices = [
+        d
+        for d in supervised_devices(with_client=False).filter(device_type__profile__weekly_check=True)
+        if d.pk not in done
+    ]
+    if not devices:
+        return []
+    presses = last_presses({d.pk for d in devices}, now)
+    results: list[DeviceCheck] = []
+    for start in range(0, len(devices), WEEKLY_CHUNK):
+        results.extend(_check_chunk(devices[start : start + WEEKLY_CHUNK], presses, week, now))
+    return results
+
+
+def _check_chunk(
+    devices: list[Device], presses: dict[int, tuple[dt.datetime, str]], week: str, now: dt.datetime
+) -> list[DeviceCheck]:
     from pingantong.care.bulk_open import NewTask, audit_created, open_tasks
     from pingantong.care.choices import TaskKind, TaskSource
     from pingantong.care.models import Task
 
-    now = now or timezone.now()
-    week = iso_week(now)
     with transaction.atomic():
         _lock_maintenance()
-        done = set(DeviceCheck.objects.filter(week=week).values_list("device_id", flat=True))
-        devices = [
-            d
-            for d in supervised_devices(with_client=False).filter(device_type__profile__weekly_check=True)
-            if d.pk not in done
-        ]
-        if not devices:
-            return []
-        presses = last_presses({d.pk for d in devices}, now)
+        done = set(
+            DeviceCheck.objects.filter(week=week, device_id__in=[d.pk for d in devices]).values_list(
+                "device_id", flat=True
+            )
+        )
+        devices = [d for d in devices if d.pk not in done]
         key = {d.pk: f"inventory-check:{d.pk}:{week}" for d in devices}
+        failed = [d for d in devices if d.pk not in presses]
         open_tasks(
             [
                 NewTask(
@@ -226,19 +257,13 @@ def run_weekly_check(*, now: dt.datetime | None = None) -> list[DeviceCheck]:
                     related=[d],
                     dedupe_key=key[d.pk],
                 )
-                for d in devices
-                if d.pk not in presses
+                for d in failed
             ],
             now=now,
         )
-        failed_keys = [key[d.pk] for d in devices if d.pk not in presses]
-        task_of: dict[str, int] = {}
-        for start in range(0, len(failed_keys), 1000):
-            task_of.update(
-                Task.objects.filter(dedupe_key__in=failed_keys[start : start + 1000]).values_list(
-                    "dedupe_key", "pk"
-                )
-            )
+        task_of = dict(
+            Task.objects.filter(dedupe_key__in=[key[d.pk] for d in failed]).values_list("dedupe_key", "pk")
+        )
         results = []
         for d in devices:
             at, what = presses.get(d.pk, (None, ""))
@@ -254,7 +279,7 @@ def run_weekly_check(*, now: dt.datetime | None = None) -> list[DeviceCheck]:
                     task_id=None if at else task_of[key[d.pk]],
                 )
             )
-        DeviceCheck.objects.bulk_create(results, batch_size=1000)
+        DeviceCheck.objects.bulk_create(results, batch_size=WEEKLY_CHUNK)
         audit_created(results)
     return results
 

@@ -349,3 +349,26 @@ def test_the_latest_alarm_frame_decides_a_fault():
     assert HealthProblem.FAULT not in health_of_device(cleared.device, NOW).problems
     [task] = actions.supervise_devices(now=NOW)
     assert task.source_ref == f"device:{still.device_id}" and "fault" in task.reason
+
+
+def test_a_task_opened_while_the_sweep_decides_is_not_opened_twice(monkeypatch):
+    """The sweep decides outside the write transaction; under the lock it reads the active tasks
+    again, so a fault report (or another sweep) in between does not get a duplicate (0090)."""
+    from pingantong.inventory.actions import supervision
+
+    item = installed("watch", seen_hours_ago=6)
+    real = supervision._busy_devices
+    calls = []
+
+    def busy_then_someone_opens_one():
+        calls.append(1)
+        if len(calls) == 1:
+            before = real()
+            supervision.open_maintenance_task(device=item.device, reason="reported by phone", now=NOW)
+            return before
+        return real()
+
+    monkeypatch.setattr(supervision, "_busy_devices", busy_then_someone_opens_one)
+    assert actions.supervise_devices(now=NOW) == []
+    assert len(calls) == 2
+    assert Task.objects.filter(kind="maintenance", source_ref=f"device:{item.device_id}").count() == 1

@@ -167,6 +167,36 @@ def test_activity_sign_up_from_the_client_page_and_attendance(client_factory, us
     assert signup.attended is True
 
 
+def test_activity_page_shows_only_the_sign_ups_of_clients_in_the_users_region(
+    client_factory, user_factory, client
+):
+    from django.utils import timezone
+
+    from pingantong.care.models import ActivitySignup
+    from pingantong.testing.regions import TOWN_A, TOWN_B, village_of
+
+    activity = Activity.objects.create(
+        title="重阳节活动",
+        kind="social",
+        region_id=TOWN_A,
+        starts_at=timezone.now() + dt.timedelta(days=3),
+        location="区老年活动中心",
+    )
+    own = client_factory(region=village_of(TOWN_A), name="本街道老人")
+    other = client_factory(region=village_of(TOWN_B), name="邻街道老人")
+    own_signup = ActivitySignup.objects.create(activity=activity, client=own, signed_up_at=timezone.now())
+    other_signup = ActivitySignup.objects.create(activity=activity, client=other, signed_up_at=timezone.now())
+
+    client.force_login(user_factory("agent", TOWN_A))
+    page = client.get(reverse("care:activity", args=[activity.pk])).content.decode()
+    assert "本街道老人" in page and "邻街道老人" not in page
+    # Ticking attendance changes only what the user may see.
+    client.post(reverse("care:activity", args=[activity.pk]), {"attended": [str(own_signup.pk)]})
+    own_signup.refresh_from_db()
+    other_signup.refresh_from_db()
+    assert own_signup.attended is True and other_signup.attended is None
+
+
 def test_supervisor_clears_an_intervention_flag_an_agent_may_not(
     client_factory, user_factory, api_client, now
 ):

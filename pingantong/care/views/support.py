@@ -108,7 +108,11 @@ def client_support(request: HttpRequest, client_id: int) -> HttpResponse:
 def activity_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One activity (S18): who signed up, and ticking who attended."""
     activity = get_object_or_404(Activity.objects.restrict(request.user, "view"), pk=pk)
-    signups = activity.signups.select_related("client").order_by("signed_up_at")
+    # An activity may gather clients of neighbouring towns too: each user sees (and ticks) only the
+    # sign-ups of the clients their role and region allow.
+    signups = (
+        activity.signups.restrict(request.user, "view").select_related("client").order_by("signed_up_at")
+    )
     if request.method == "POST":
         require_object_access(request, "change", activity)
         attended = {int(v) for v in request.POST.getlist("attended") if v.isdigit()}

@@ -209,7 +209,7 @@ class LifeSignViewSet(RestrictedReadOnlyViewSet):
 
 class CoverageViewSet(mixins.ListModelMixin, RestrictedGenericViewSet):
     """Daily confirmation coverage: `GET ?day=YYYY-MM-DD&region=<code>` gives confirmed / due per
-    region one level below `region` and the total; `GET rows/` lists the sweep's raw rows."""
+    region one level below `region` and the total (aggregates only, restricted to the user's regions)."""
 
     queryset = DailyCoverage.objects.all()
     serializer_class = s.CoverageSerializer

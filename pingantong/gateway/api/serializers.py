@@ -40,3 +40,24 @@ class GatewayMetricsSerializer(serializers.Serializer):
 
     listeners = serializers.DictField(child=ListenerMetricsSerializer(), read_only=True)
     ingest = serializers.DictField(child=IngestMetricsSerializer(), read_only=True)
+
+
+class ListenerRowSerializer(serializers.Serializer):
+    """One protocol on one gateway node (or, in `protocols`, one protocol over all nodes)."""
+
+    protocol = serializers.CharField(read_only=True)
+    node = serializers.CharField(read_only=True)
+    sessions = serializers.IntegerField(read_only=True, help_text="connected devices (DeviceState)")
+    messages = serializers.IntegerField(read_only=True, help_text="frames received in the rate window")
+    per_second = serializers.FloatField(read_only=True)
+    malformed = serializers.IntegerField(read_only=True, help_text="malformed frames in the last 24 h")
+
+
+class GatewayOverviewSerializer(serializers.Serializer):
+    """Figures across every gateway process, from the database, within the user's regions."""
+
+    now = serializers.DateTimeField(read_only=True)
+    rate_window_s = serializers.IntegerField(read_only=True)
+    listeners = ListenerRowSerializer(many=True, read_only=True, source="rows")
+    protocols = ListenerRowSerializer(many=True, read_only=True, source="by_protocol")
+    unknown_devices = serializers.IntegerField(read_only=True, help_text="unbound inbox rows in reach")

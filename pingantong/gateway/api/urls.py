@@ -8,5 +8,6 @@ from . import views
 router = SimpleRouter(trailing_slash=True)
 urlpatterns = [
     path("gateway/metrics/", views.GatewayMetricsView.as_view(), name="gateway-metrics"),
+    path("gateway/overview/", views.GatewayOverviewView.as_view(), name="gateway-overview"),
     *router.urls,
 ]

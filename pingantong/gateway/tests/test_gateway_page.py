@@ -232,3 +232,21 @@ def test_binding_with_an_unknown_device_type_names_the_field_and_changes_nothing
     )
     assert "Not registered: Device type" in response.content.decode()
     assert not Device.objects.filter(identity="3504999").exists()
+
+
+def test_overview_api_gives_the_same_figures_within_the_users_regions(fleet):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(make_user(Role.FIELD_WORKER, TOWN_A))
+    body = api.get("/api/v1/gateway/overview/").json()
+    assert [
+        (r["protocol"], r["node"], r["sessions"], r["messages"], r["malformed"]) for r in body["listeners"]
+    ] == [("watch", "gw-1", 1, 6, 1)]
+    assert body["unknown_devices"] == 0 and body["rate_window_s"] == 60
+    api.force_authenticate(make_user(Role.SYSADMIN, DISTRICT))
+    body = api.get("/api/v1/gateway/overview/").json()
+    assert {r["protocol"]: r["malformed"] for r in body["protocols"]} == {"jt808": 1, "watch": 2}
+    assert body["unknown_devices"] == 1
+    api.force_authenticate(make_user(Role.AGENT, DISTRICT))
+    assert api.get("/api/v1/gateway/overview/").status_code == 403

@@ -290,3 +290,20 @@ def test_the_suites_own_database_keeps_working_with_the_command():
         with connection.cursor() as cursor:
             cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'devices_positionrecord'")
             assert "PARTITION" not in cursor.fetchone()[0].upper()
+
+
+def test_no_model_declares_a_database_foreign_key_to_a_partitioned_table():
+    """On PostgreSQL a partitioned table's keys include `received_at`, so a new foreign key to a
+    raw frame or an event would make `migrate` fail there; catch it on any database (decision 0101)."""
+    from django.apps import apps
+
+    partitioned = {m for m in apps.get_models() if m._meta.db_table in PARTITIONED}
+    # Its constraint is dropped by migration gateway 0002; the model should say db_constraint=False.
+    known = {"inventory.Installation.first_event"}
+    offenders = [
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.related_model in partitioned and field.db_constraint
+    ]
+    assert sorted(set(offenders) - known) == []

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from pingantong.core.api import RestrictedGenericViewSet, RestrictedReadOnlyViewSet
 from pingantong.core.audit import log_read, purpose_of
+from pingantong.core.drf import NoCountPagination
 
 from .. import actions, selectors
 from ..choices import AlarmStatus
@@ -27,7 +28,9 @@ from .serializers import (
 
 
 class AlarmFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=AlarmStatus.choices)
+    # distinct=False: a status is a column of the row, no join can repeat it (DISTINCT would make
+    # the page count a sort over every matching alarm).
+    status = filters.MultipleChoiceFilter(choices=AlarmStatus.choices, distinct=False)
     escalated = filters.BooleanFilter(field_name="escalated_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
@@ -132,5 +135,7 @@ class SignalViewSet(RestrictedReadOnlyViewSet):
     """Recorded device conditions that interrupted nobody (low battery, powered off …), newest first."""
 
     queryset = Signal.objects.order_by("-recorded_at", "-pk")
+    # Signals pile up (every low battery of every device): pages without COUNT(*).
+    pagination_class = NoCountPagination
     serializer_class = SignalSerializer
     filterset_fields = ["signal_type", "device_ident", "client"]

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("gateway", "0001_webhook_order"),
         ("devices", "0006_telemetry_references_for_partitions"),
-        # Installation.first_event references events: its constraint exists before it is dropped here.
+        # InstallationItem.first_event references events: its constraint exists before it is dropped here.
         ("inventory", "0001_initial"),
     ]
 

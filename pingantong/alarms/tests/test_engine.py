@@ -135,3 +135,14 @@ def test_geofence_exit_through_pipeline_needs_stored_history_outside(watch, elde
     run(fix(far, now), device=watch)
     alarm = Alarm.objects.get()
     assert alarm.alarm_type == "geofence_exit" and alarm.client == elder
+
+
+def test_pushed_step_records_the_alarm_sides_own_time(django_capture_on_commit_callbacks):
+    """After the commit the new alarm is pushed from memory, and the `pushed` step carries the time
+    the alarm side took (wall and CPU), which tells our cost apart from waiting for a core."""
+    with django_capture_on_commit_callbacks(execute=True):
+        run(sos())
+    alarm = Alarm.objects.get()
+    pushed = alarm.steps.get(kind="pushed")
+    assert 0 <= pushed.data["alarm_side_cpu_ms"] and 0 < pushed.data["alarm_side_ms"] < 5000
+    assert list(alarm.steps.order_by("at", "pk").values_list("kind", flat=True)) == ["raised", "pushed"]

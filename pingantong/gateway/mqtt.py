@@ -269,6 +269,14 @@ class MqttService:
         ) as client:
             paho = client._client
             paho._manual_ack = True  # PUBACK only after our commit (paho's manual_ack mode)
+            # A persistent session keeps the subscriptions of its previous run: drop the other
+            # style's filters, or a node upgraded to shared subscriptions would still receive
+            # every message through its old plain ones (and the other way round).
+            stale = [
+                f for f in self.topic_filters(shared=not self.share_group) if f not in self.topic_filters()
+            ]
+            if self.persistent_session and stale:
+                await client.unsubscribe(stale)
             for topic in self.topic_filters():
                 await client.subscribe(topic, qos=1)
             self.ready.set()
@@ -277,11 +285,13 @@ class MqttService:
                 if message.qos > 0:
                     paho.ack(message.mid, message.qos)
 
-    def topic_filters(self) -> list[str]:
-        """What this gateway subscribes to: the contract's filters, shared within the group if any."""
+    def topic_filters(self, *, shared: bool | None = None) -> list[str]:
+        """What this gateway subscribes to: the contract's filters, shared within the group if any
+        (`shared` asks for one style regardless; the group defaults to the standard one)."""
         filters = [*SUBSCRIPTIONS, f"{self.z2m_base}/#"]
-        if self.share_group:
-            return [f"$share/{self.share_group}/{f}" for f in filters]
+        group = self.share_group or DEFAULT_SHARE_GROUP
+        if shared if shared is not None else bool(self.share_group):
+            return [f"$share/{group}/{f}" for f in filters]
         return filters
 
     async def handle(self, topic: str, payload: bytes) -> bool:

@@ -153,3 +153,70 @@ def test_retired_nodes_persistent_session_stops_taking_a_share_once_forgotten():
     assert asyncio.run(survivor_receives()) < 10  # the offline member's share is queued for it
     call_command("mqtt_forget_node", retired, url=url)
     assert asyncio.run(survivor_receives()) == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_persistent_session_upgraded_to_shared_drops_its_old_plain_subscriptions():
+    """A node that ran before shared subscriptions has plain filters stored in its broker session;
+    kept, they would hand it every message while the other member of the group gets its share
+    too, so messages would be stored twice."""
+    import aiomqtt
+
+    url = require_service("mqtt")
+    ensure_reference_data()
+    node = f"upgraded-{uuid.uuid4().hex[:6]}"
+    site = f"site-{uuid.uuid4().hex[:8]}"
+    group = f"g{uuid.uuid4().hex[:8]}"
+
+    async def old_run() -> None:  # what the previous version subscribed, in a persistent session
+        async with aiomqtt.Client(
+            "127.0.0.1", 1883, identifier=f"pingantong-gateway-{node}", clean_session=False
+        ) as client:
+            for topic in SUBSCRIPTIONS:
+                await client.subscribe(topic, qos=1)
+
+    asyncio.run(old_run())
+    lt = LoopThread()
+    ingestors = [Ingestor(node=node), Ingestor(node=f"fresh-{uuid.uuid4().hex[:6]}")]
+    services = [
+        MqttService(ingestors[0], url=url, broker_port=0, share_group=group, persistent_session=True),
+        MqttService(ingestors[1], url=url, broker_port=0, share_group=group),
+    ]
+
+    async def start():
+        for ingestor, service in zip(ingestors, services, strict=True):
+            await ingestor.start()
+            await service.start()
+        for service in services:
+            await asyncio.wait_for(service.ready.wait(), 10)
+
+    async def publish():
+        async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"pub-{uuid.uuid4().hex[:6]}") as client:
+            for n in range(20):
+                payload = json.dumps({"type": "pir", "occupancy": True}).encode()
+                await client.publish(f"pat/v1/{site}/sensor/{site}-pir-{n:02d}/event", payload, qos=1)
+
+    try:
+        lt.run(start())
+        lt.run(publish())
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if DeviceEventRecord.objects.filter(device_identity__startswith=site).count() >= 20:
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)  # second copies through a stale plain subscription would arrive now
+    finally:
+        for service in services:
+            lt.run(service.stop())
+        for ingestor in ingestors:
+            lt.run(ingestor.stop())
+        lt.close()
+        from django.core.management import call_command
+
+        call_command("mqtt_forget_node", node, url=url)
+    identities = list(
+        DeviceEventRecord.objects.filter(device_identity__startswith=site).values_list(
+            "device_identity", flat=True
+        )
+    )
+    assert sorted(identities) == [f"{site}-pir-{n:02d}" for n in range(20)]

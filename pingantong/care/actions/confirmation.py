@@ -137,6 +137,17 @@ def _chunks(values: list, size: int | None = None):
 def _with_active_confirmation(client_ids: list[int]) -> set[int]:
     """The clients among `client_ids` with an active confirmation task: probes of the
     (client, kind, status) index, never a scan of all tasks ever opened."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":  # one array parameter instead of thousands
+        return {
+            cid
+            for (cid,) in _any(
+                "client_id",
+                client_ids,
+                extra=("kind = %s AND status = ANY(%s)", [TaskKind.CONFIRMATION, list(ACTIVE_STATUSES)]),
+            )
+        }
     found: set[int] = set()
     for chunk in _chunks(client_ids):
         found.update(
@@ -149,10 +160,35 @@ def _with_active_confirmation(client_ids: list[int]) -> set[int]:
 
 def _existing_keys(keys: list[str]) -> dict[str, int]:
     """{dedupe key: task id} of the tasks holding any of `keys` (the unique index, probe by probe)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return dict(_any("dedupe_key", keys, select=("dedupe_key", "id")))
     found: dict[str, int] = {}
     for chunk in _chunks(keys):
         found.update(Task.objects.filter(dedupe_key__in=chunk).order_by().values_list("dedupe_key", "id"))
     return found
+
+
+def _any(column: str, values: list, *, select: tuple[str, ...] = ("client_id",), extra=("TRUE", [])):
+    """PostgreSQL: `SELECT select FROM care_task WHERE column = ANY(%s) AND extra`. Django's `__in`
+    binds one parameter per value, which psycopg then renders into the SQL text client-side: 27,000
+    keys cost 1.5 s that way, 0.16 s as one array. Names come from the model's metadata."""
+    from django.db import connection
+
+    if not values:
+        return []
+    qn = connection.ops.quote_name
+    names = {f.attname: f.column for f in Task._meta.concrete_fields}
+    columns = ", ".join(qn(names[name]) for name in select)
+    condition, params = extra
+    sql = (
+        f"SELECT {columns} FROM {qn(Task._meta.db_table)} "  # noqa: S608 - names from _meta, values bound
+        f"WHERE {qn(names[column])} = ANY(%s) AND {condition}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(values), *params])
+        return cursor.fetchall()
 
 
 def quiet_end_after(now: dt.datetime, quiet_from: dt.time, quiet_until: dt.time) -> dt.datetime | None:
@@ -186,13 +222,13 @@ def _insert_tasks(rows: list[tuple[int, str, str, str]], *, now: dt.datetime, du
         updated_at=now,
     )
     varying = ["client_id", "region_id", "step", "dedupe_key"]
-    created = bulk_insert(Task, template, varying, [list(r) for r in rows])
+    created = bulk_insert(Task, template, varying, [list(r) for r in rows], copy=True)
     ids = _existing_keys([r[3] for r in rows])
     if created != len(rows) or any(r[3] not in ids for r in rows):  # pragma: no cover - defensive
         raise RuntimeError("confirmation tasks were not all stored")
     pairs = [(ids[key], step) for _cid, _region, step, key in rows]
     event = TaskEvent(task_id=0, kind=TaskEventKind.OPENED, at=now, detail="daily sweep")
-    bulk_insert(TaskEvent, event, ["task_id", "step"], [[pk, step] for pk, step in pairs])
+    bulk_insert(TaskEvent, event, ["task_id", "step"], [[pk, step] for pk, step in pairs], copy=True)
     return pairs
 
 

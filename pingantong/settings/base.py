@@ -331,6 +331,8 @@ PINGANTONG_DEMO = env_bool("PINGANTONG_DEMO", True)
 PINGANTONG_DEVICE_TZ = os.environ.get("PINGANTONG_DEVICE_TZ", "+08:00")
 # A stable name per gateway process in scaled mode (MQTT persistent sessions, downlink ownership).
 PINGANTONG_GATEWAY_NODE = os.environ.get("PINGANTONG_GATEWAY_NODE", "")
+# MQTT shared-subscription group of the gateways on one external broker ("" = plain; decision 0100).
+PINGANTONG_MQTT_SHARE_GROUP = os.environ.get("PINGANTONG_MQTT_SHARE_GROUP", "pingantong").strip()
 
 LOGGING = {
     "version": 1,

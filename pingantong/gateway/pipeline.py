@@ -257,8 +257,11 @@ class RulesEngine:
                     )
             if ctx.device_pk is not None and item.event.steps is not None and not item.event.archived:
                 self.steps[ctx.device_pk] = item.event.steps
-        self.apply(decisions)
-        self._mark_processed(ids)
+        from pingantong.gateway.ingest.writelock import writer_turn
+
+        with writer_turn():  # SQLite: take turns with the ingest writer without sleeping
+            self.apply(decisions)
+            self._mark_processed(ids)
         self.processed += len(ids)
         return decisions
 

@@ -16,6 +16,7 @@ row, even a resend (the alarm rules decide what is the same call for help).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -28,15 +29,27 @@ from typing import Any
 from django.db import OperationalError, close_old_connections, connection
 
 from pingantong.gateway.events import DeviceEvent, Position
+from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.store import store_batch
 from pingantong.gateway.ingest.types import FrameIn, Stored
+from pingantong.gateway.ingest.writelock import writer_turn
 from pingantong.gateway.pipeline import RulesEngine, StoredEvent
 
-__all__ = ["FrameIn", "Ingestor", "StorageError", "Stored", "event_from_record", "store_batch"]
+__all__ = [
+    "FrameIn",
+    "Ingestor",
+    "StorageError",
+    "Stored",
+    "event_from_record",
+    "event_from_values",
+    "rules_mode",
+    "store_batch",
+]
 
 log = logging.getLogger("pingantong.gateway.ingest")
 
 LOCK_RETRIES = 3
+SQLITE_RULES_CHUNK = 250
 
 
 class StorageError(RuntimeError):
@@ -48,23 +61,40 @@ StoreFn = Callable[[Sequence[FrameIn], str], tuple[list[Stored], list[StoredEven
 
 def event_from_record(record: Any) -> DeviceEvent:
     """Rebuild the DeviceEvent from its stored JSON (recovery after a crash)."""
-    data = dict(record.payload)
+    return event_from_values(
+        {
+            "protocol": record.protocol,
+            "device_identity": record.device_identity,
+            "message": record.message,
+            "kind": record.kind,
+            "device_time": record.device_time,
+            "alarms": record.alarms,
+            "archived": record.archived,
+            "serial": record.serial,
+            "payload": record.payload,
+        }
+    )
+
+
+def event_from_values(values: dict[str, Any]) -> DeviceEvent:
+    """Rebuild the DeviceEvent from a DeviceEventRecord's column values (the rules process)."""
+    data = dict(values["payload"] or {})
     pos = data.get("position")
     return DeviceEvent(
-        protocol=record.protocol,
-        device_id=record.device_identity,
-        message=record.message,
-        kind=record.kind,
-        device_time=record.device_time,
+        protocol=values["protocol"],
+        device_id=values["device_identity"],
+        message=values["message"],
+        kind=values["kind"],
+        device_time=values["device_time"],
         position=Position(**pos) if pos else None,
-        alarms=list(record.alarms),
+        alarms=list(values["alarms"] or []),
         battery_pct=data.get("battery_pct"),
         signal_pct=data.get("signal_pct"),
         steps=data.get("steps"),
         vitals=data.get("vitals") or {},
         sensor=data.get("sensor"),
-        archived=record.archived,
-        serial=record.serial,
+        archived=values["archived"],
+        serial=values["serial"],
         extra=data.get("extra") or {},
     )
 
@@ -87,6 +117,19 @@ def shares_writer_thread() -> bool:
     return connection.vendor == "sqlite" and bool(connection.is_in_memory_db())  # type: ignore[attr-defined]
 
 
+def rules_mode() -> str:
+    """Where the rules stage runs: "thread" (in the gateway's process, the default) or "process"
+    (a child process consuming committed events, decision 0094). Setting or environment
+    `PINGANTONG_GATEWAY_RULES`; in-memory SQLite cannot be shared with a process, so "thread" there."""
+    from django.conf import settings
+
+    configured = getattr(settings, "PINGANTONG_GATEWAY_RULES", "")
+    mode = str(os.environ.get("PINGANTONG_GATEWAY_RULES") or configured or "thread")
+    if mode not in ("thread", "process"):
+        raise ValueError(f"PINGANTONG_GATEWAY_RULES must be thread or process, not {mode!r}")
+    return "thread" if shares_writer_thread() else mode
+
+
 INGESTORS: dict[str, Ingestor] = {}
 """The running ingestors of this process by node (for the metrics endpoint)."""
 
@@ -104,6 +147,7 @@ class Ingestor:
         store: StoreFn = store_batch,
         engine: RulesEngine | None = None,
         separate_rules_thread: bool | None = None,
+        rules: str | None = None,
     ) -> None:
         self.node = node
         self.max_batch = max_batch
@@ -127,10 +171,21 @@ class Ingestor:
         )
         self._task: asyncio.Task | None = None
         self._closing = False
+        self.rules_mode = rules or rules_mode()
+        if self.rules_mode == "process" and shares_writer_thread():
+            self.rules_mode = "thread"
+        self.rules_process: RulesProcess | None = None
+        self._watchdog: asyncio.Task | None = None
 
     def stats(self) -> dict[str, Any]:
-        """The ingest counters (metrics endpoint, benchmark)."""
-        return dict(vars(self.metrics))
+        """The ingest counters (metrics endpoint, benchmark); in process mode the rules process's
+        counters as of its last drain."""
+        out: dict[str, Any] = dict(vars(self.metrics))
+        out["rules_mode"] = self.rules_mode
+        if self.rules_process is not None:
+            out.update(self.rules_process.last_stats)
+            out["rules_process_restarts"] = self.rules_process.restarts
+        return out
 
     @property
     def db_executor(self) -> ThreadPoolExecutor:
@@ -138,9 +193,21 @@ class Ingestor:
         return self._writer
 
     async def start(self) -> None:
+        if self.rules_mode == "process" and self.rules_process is None:
+            self.rules_process = RulesProcess(self.node)
+            await asyncio.get_running_loop().run_in_executor(None, self.rules_process.start)
+            self._watchdog = asyncio.create_task(self._watch_rules_process(), name="rules-watchdog")
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ingest")
             INGESTORS[self.node] = self
+
+    async def _watch_rules_process(self) -> None:
+        """Restart the rules process if it dies; the new one resumes at the oldest unprocessed event."""
+        loop = asyncio.get_running_loop()
+        while self.rules_process is not None:
+            await asyncio.sleep(1.0)
+            if self.rules_process is not None:
+                await loop.run_in_executor(None, self.rules_process.ensure_running)
 
     async def stop(self) -> None:
         self._closing = True
@@ -150,6 +217,14 @@ class Ingestor:
             await self._task
             self._task = None
         loop = asyncio.get_running_loop()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
+        if self.rules_process is not None:
+            process, self.rules_process = self.rules_process, None
+            await loop.run_in_executor(None, process.stop)
         await loop.run_in_executor(self._writer, _close_connection)
         if self._rules is not self._writer:
             await loop.run_in_executor(self._rules, _close_connection)
@@ -251,7 +326,8 @@ class Ingestor:
         started = time.perf_counter()
         for attempt in range(LOCK_RETRIES + 1):
             try:
-                stored, handed = self.store(frames, self.node)
+                with writer_turn():
+                    stored, handed = self.store(frames, self.node)
                 break
             except OperationalError as exc:
                 # Another process holding SQLite's write lock past busy_timeout: try again briefly.
@@ -261,22 +337,34 @@ class Ingestor:
         self.metrics.events_stored += len(handed)
         self.metrics.store_seconds += time.perf_counter() - started
         if handed:
-            # Submitted from the writer thread right after commit: the rules see batches in commit order.
-            self._rules.submit(self._process, handed)
+            if self.rules_process is not None:
+                self.rules_process.wake()  # it reads the committed events itself, in id order
+            else:
+                # Submitted from the writer thread right after commit: the rules see batches in
+                # commit order.
+                self._rules.submit(self._process, handed)
         return stored
 
     def _process(self, handed: list[StoredEvent]) -> None:
         started = time.perf_counter()
-        try:
-            self.engine.process(handed)
-        except Exception:
-            log.exception("rules stage failed for %d events; they stay unprocessed for recovery", len(handed))
+        # SQLite: the writer waits while decisions are applied (one write lock), so apply in
+        # small chunks and let it in between (an SOS must not wait for 1,000 events' decisions).
+        step = SQLITE_RULES_CHUNK if connection.vendor == "sqlite" else len(handed)
+        for start in range(0, len(handed), max(1, step)):
+            chunk = handed[start : start + step]
+            try:
+                self.engine.process(chunk)
+            except Exception:
+                log.exception("rules stage failed for %d events; left unprocessed for recovery", len(chunk))
         self.metrics.rules_seconds += time.perf_counter() - started
 
     async def drain_rules(self) -> None:
         """Wait until every handed-over batch has been through the rules (tests, shutdown)."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._writer, lambda: None)
+        if self.rules_process is not None:
+            await loop.run_in_executor(None, self.rules_process.drain)
+            return
         await loop.run_in_executor(self._rules, lambda: None)
 
 

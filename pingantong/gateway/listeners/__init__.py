@@ -63,7 +63,7 @@ class Gateway:
         from pingantong.gateway.pipeline import recover_unprocessed
 
         await self.ingestor.start()
-        if self.recover:
+        if self.recover and self.ingestor.rules_process is None:  # a rules process recovers by itself
             loop = asyncio.get_running_loop()
             count = await loop.run_in_executor(
                 self.ingestor._rules,

@@ -16,6 +16,8 @@ from datetime import datetime
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from pingantong.gateway.ingest.writelock import writer_turn
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceInfo:
@@ -97,7 +99,7 @@ class DeviceDirectory:
             for pk, identity, tz in rows:
                 found[(protocol, identity)] = DeviceInfo(pk, tz)
         held = [info.pk for info in found.values()]
-        with transaction.atomic():
+        with writer_turn(), transaction.atomic():
             if gone - set(held):
                 # Only if still ours: the device may already have reconnected to another node.
                 DeviceState.objects.filter(device_id__in=gone - set(held), connected_node=self.node).update(

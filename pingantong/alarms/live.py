@@ -18,6 +18,7 @@ import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -107,6 +108,7 @@ def push_alarm(alarm_id: int, *, event: str = "update", alarm: Any = None) -> No
             return
         _deliver(layer, groups_for_region(alarm.region_id), message_for(alarm, event))
         _pushed[alarm.pk] = alarm.updated_at
+        signal_change()
         if event == "raised":
             _record_pushed(alarm, _timing(alarm))
     except Exception:
@@ -145,8 +147,9 @@ change stamped t + 1 s by a quicker transaction (another process, the worker, a 
 already pushed (same alarm, same `updated_at`) is skipped, so the overlap costs one indexed read."""
 
 RELAY_SECONDS = 0.25
-"""Default relay period: an alarm raised by another process (the gateway's rules process, the
-worker) reaches this process's consoles within about this long (decision 0107)."""
+"""Default relay period when no change signal came: an alarm raised by another process (the
+gateway's rules process, the worker) reaches this process's consoles within about this long, and
+within a few tens of milliseconds when its commit touched the change signal (decision 0107)."""
 
 _PUSHED_KEEP = timedelta(minutes=30)
 
@@ -181,10 +184,36 @@ def _forget_old_pushes(now: datetime) -> None:
             _pushed.pop(alarm_id, None)
 
 
+SIGNAL_CHECK_SECONDS = 0.03
+"""How often the relay looks at the change signal's timestamp (one stat() call)."""
+
+
+def signal_path() -> Path:
+    return Path(settings.VAR_DIR) / "alarms-changed"
+
+
+def signal_change() -> None:
+    """Without a shared channel layer, tell the other processes on this machine that an alarm
+    changed: touch a file whose timestamp their relays watch (decision 0107). A failure only
+    leaves them to their periodic pass."""
+    if not relay_needed():
+        return
+    with contextlib.suppress(OSError):
+        signal_path().touch()
+
+
+def _signal_stamp() -> int:
+    try:
+        return signal_path().stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 async def relay(stop: asyncio.Event) -> None:
-    """Service: carry changes written by other processes (the task worker) to this process's
-    consoles within a fraction of a second, and run the alarm supervision (45 s escalation, cascade
-    deadlines) every few seconds, finer than the worker's one-minute crontab."""
+    """Service: carry changes written by other processes (the gateway's rules process, the task
+    worker) to this process's consoles — at once when their commit touched the change signal, else
+    within the relay period — and run the alarm supervision (45 s escalation, cascade deadlines)
+    every few seconds, finer than the worker's one-minute crontab."""
     from .tasks import supervise
 
     cursor = timezone.now()
@@ -192,14 +221,20 @@ async def relay(stop: asyncio.Event) -> None:
     supervise_every = float(getattr(settings, "PINGANTONG_ALARM_SUPERVISE_SECONDS", 5.0))
     last_supervised = 0.0
     loop = asyncio.get_running_loop()
+    stamp = _signal_stamp()
+    last_pass = -interval
     while not stop.is_set():
         try:
             if relay_needed():
-                cursor = await sync_to_async(relay_once, thread_sensitive=True)(cursor)
+                current = _signal_stamp()
+                if current != stamp or loop.time() - last_pass >= interval:
+                    stamp, last_pass = current, loop.time()
+                    cursor = await sync_to_async(relay_once, thread_sensitive=True)(cursor)
             if loop.time() - last_supervised >= supervise_every:
                 last_supervised = loop.time()
                 await sync_to_async(supervise, thread_sensitive=True)()
         except Exception:
             log.exception("alarm relay pass failed")
+        wait = min(interval, SIGNAL_CHECK_SECONDS) if relay_needed() else interval
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+            await asyncio.wait_for(stop.wait(), timeout=wait)

@@ -174,3 +174,41 @@ def test_relay_still_pushes_an_alarm_committed_after_its_cursor_moved_on(user_fa
 
     message = async_to_sync(scenario)()
     assert message["id"] == late.pk and message["event"] == "relay"
+
+
+def test_relay_wakes_on_the_change_signal_long_before_its_period(user_factory, settings):
+    """Another process's commit touches the change signal: the relay passes at once instead of
+    waiting for its period (here 30 s), so the console has the alarm within a fraction of a second."""
+    import asyncio
+    import time
+
+    settings.PINGANTONG_ALARM_RELAY_SECONDS = 30.0
+    settings.PINGANTONG_ALARM_SUPERVISE_SECONDS = 3600.0
+    agent = user_factory("agent", "350404000000")
+
+    async def scenario():
+        console, _ok = await _connect(agent)
+        await console.receive_json_from()
+        stop = asyncio.Event()
+        relaying = asyncio.create_task(live.relay(stop))
+        await asyncio.sleep(0.2)  # its first pass is done; the next periodic one is 30 s away
+        from channels.db import database_sync_to_async
+
+        from pingantong.alarms.models import Alarm
+
+        # Written "by another process": a plain row, no push from here.
+        alarm = await database_sync_to_async(Alarm.objects.create)(
+            alarm_type="sos", device_ident="557", region_id="350404000000"
+        )
+        started = time.monotonic()
+        live.signal_change()
+        message = await console.receive_json_from(timeout=5)
+        waited = time.monotonic() - started
+        stop.set()
+        await relaying
+        await console.disconnect()
+        return alarm, message, waited
+
+    alarm, message, waited = async_to_sync(scenario)()
+    assert message["id"] == alarm.pk and message["event"] == "relay"
+    assert waited < 2.0

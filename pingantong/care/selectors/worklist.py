@@ -94,14 +94,19 @@ def worklist_page(
 ) -> tuple[list[Task], bool]:
     """One page of a worklist ordered by due time, and whether another follows.
 
-    Read one status at a time: each read walks the (status, due_at) index in order and stops after
+    Read one status at a time: each read walks the (status, due_at, id) index in order and stops after
     enough rows, where one `status IN (…)` query would sort every active task of the district first
-    (tens of thousands at 100,000 clients). The few rows are merged here."""
+    (tens of thousands at 100,000 clients). The reads take ids only, without the joins of
+    `select_related`: a planner that underestimates the active tasks (PostgreSQL before its
+    statistics see the morning's sweep) would otherwise join all of them before sorting (decision
+    0087). The page's rows are then read by id, with their joins."""
     need = page * size + 1
-    rows: list[Task] = []
+    keys: list[tuple[dt.datetime, int]] = []
     for status in dict.fromkeys(statuses):
-        rows.extend(qs.filter(status=status)[:need])
-    rows.sort(key=lambda t: (t.due_at, t.pk))
+        keys.extend(qs.filter(status=status).values_list("due_at", "id")[:need])
+    keys.sort()
     start = (page - 1) * size
-    chunk = rows[start : start + size + 1]
-    return chunk[:size], len(chunk) > size
+    chunk = [pk for _due, pk in keys[start : start + size + 1]]
+    ids = chunk[:size]
+    rows = {task.pk: task for task in qs.filter(pk__in=ids)}
+    return [rows[pk] for pk in ids if pk in rows], len(chunk) > size

@@ -393,7 +393,52 @@ def _double_open() -> int:
     )
 
 
-def bench_device_supervision(scale: float) -> dict[str, Any]:
+def _concurrent_sweeps(plan: dict[int, str], at: dt.datetime) -> tuple[int, int, bool]:
+    """Two sweeps started together in two threads (two database connections) after a village
+    goes silent (1 % of the healthy devices): (tasks opened by both, expected, exactly the expected
+    devices with none opened twice). Shows the maintenance lock (0090) on the real database."""
+    import threading
+
+    from django.db import connection
+
+    from pingantong.devices.models import DeviceState
+
+    from .actions import supervise_devices
+
+    healthy = sorted(pk for pk, case in plan.items() if case == "healthy")
+    outage = healthy[:: max(1, len(healthy) // max(1, len(healthy) // 100))]
+    gone = at - dt.timedelta(hours=30)
+    for start in range(0, len(outage), 5000):
+        DeviceState.objects.filter(device_id__in=outage[start : start + 5000]).update(
+            last_device_seen_at=gone, last_message_at=gone
+        )
+    expected = expected_by_rows(at)
+    barrier = threading.Barrier(2)
+    opened: list[list[Any]] = [[], []]
+    errors: list[BaseException] = []
+
+    def sweep(slot: int) -> None:
+        try:
+            barrier.wait()
+            opened[slot] = supervise_devices(now=at)
+        except BaseException as exc:  # reported in the figures, not swallowed
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep, args=(slot,)) for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    both = opened[0] + opened[1]
+    exact = _devices_of(both) == expected and len(both) == len(expected) and _double_open() == 0
+    return len(both), len(expected), exact
+
+
+def bench_device_supervision(scale: float, *, concurrent: bool = True) -> dict[str, Any]:
     """The supervision sweep over the fleet (< 60 s at 100,000 devices, exactly the tasks due)."""
     from django.db import connection
     from django.utils import timezone
@@ -431,6 +476,18 @@ def bench_device_supervision(scale: float) -> dict[str, Any]:
     started = time.perf_counter()
     steady = supervise_devices(now=now + LATER)
     steady_s = time.perf_counter() - started
+    concurrency: list[dict[str, Any]] = []
+    if concurrent:  # not inside a test's transaction: the threads' connections would not see it
+        both, due, exact = _concurrent_sweeps(plan, now + 2 * LATER)
+        concurrency = [
+            {"name": "two concurrent sweeps: tasks opened", "value": both, "unit": "tasks", "target": due},
+            {
+                "name": "two concurrent sweeps: exact, none twice",
+                "value": int(exact),
+                "unit": "bool",
+                "target": 1,
+            },
+        ]
     checked, failing = weekly_failures_by_rows(now + LATER)
     own_checked = {
         pk
@@ -527,6 +584,7 @@ def bench_device_supervision(scale: float) -> dict[str, Any]:
                 "unit": "devices",
                 "target": 0,
             },
+            *concurrency,
             {
                 "name": "weekly check (buttons and wearables)",
                 "value": round(weekly_s, 2),

@@ -163,7 +163,7 @@ def test_item_helper_reaches_installed_state():
 def test_benchmark_sweep_opens_exactly_one_task_per_silent_device():
     from pingantong.inventory.bench import bench_device_supervision
 
-    figures = {f["name"]: f for f in bench_device_supervision(0.002)["figures"]}
+    figures = {f["name"]: f for f in bench_device_supervision(0.002, concurrent=False)["figures"]}
     assert figures["opened exactly the devices due"]["value"] == 1
     assert figures["re-run, same clock: tasks opened (duplicates)"]["value"] == 0
     assert figures["devices with two active tasks"]["value"] == 0
@@ -200,7 +200,7 @@ def test_benchmark_counts_the_whole_fleet_in_the_database_and_its_clock():
     silent = [_foreign_watch(now - dt.timedelta(hours=2, minutes=5)) for _ in range(2)]
     crossing = [_foreign_watch(now - dt.timedelta(hours=1, minutes=55)) for _ in range(3)]
     _foreign_watch(now - dt.timedelta(minutes=30))
-    figures = {f["name"]: f["value"] for f in bench_device_supervision(0.002)["figures"]}
+    figures = {f["name"]: f["value"] for f in bench_device_supervision(0.002, concurrent=False)["figures"]}
     assert figures["other devices in the database"] == 6
     assert figures["opened exactly the devices due"] == 1
     assert figures["tasks opened for devices not due"] == figures["devices due but no task opened"] == 0

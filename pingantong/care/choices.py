@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TaskKind(models.TextChoices):
@@ -15,8 +16,8 @@ class TaskKind(models.TextChoices):
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    IN_PROGRESS = "in_progress", _("In progress")
+    OPEN = "open", pgettext_lazy("care status", "Open")
+    IN_PROGRESS = "in_progress", pgettext_lazy("care status", "In progress")
     ESCALATED = "escalated", _("Escalated")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
@@ -131,7 +132,7 @@ class ReferralKind(models.TextChoices):
 
 
 class ReferralStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("care status", "Open")
     ACCEPTED = "accepted", _("Accepted")
     COMPLETED = "completed", _("Completed")
     DECLINED = "declined", _("Declined")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import CallResult, CounsellingMode, HealthStatus, Mood, Need, ReferralKind, TaskOutcome
 from .models import DEFAULT_CHECKLIST, PartnerOrganisation
@@ -21,7 +22,7 @@ class CareCallForm(forms.Form):
 
 
 class CompleteTaskForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=TaskOutcome.choices)
+    outcome = forms.ChoiceField(label=pgettext_lazy("care outcome", "Outcome"), choices=TaskOutcome.choices)
     summary = forms.CharField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.accounts.choices import ALL_ROLES
 from pingantong.core.access import AccessPolicy, RestrictedQuerySet
@@ -104,7 +105,7 @@ class Referral(models.Model):
     status = models.CharField(
         _("status"), max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.OPEN
     )
-    outcome = models.TextField(_("outcome"), blank=True)
+    outcome = models.TextField(pgettext_lazy("care outcome", "outcome"), blank=True)
     task = models.ForeignKey("care.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     referred_at = models.DateTimeField(_("referred at"))
     referred_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, related_name="+")
@@ -132,7 +133,7 @@ class InterventionFlag(models.Model):
     reason = models.TextField(_("reason"))
     session = models.ForeignKey(CounsellingSession, on_delete=models.SET_NULL, null=True, blank=True)
     referral = models.ForeignKey(Referral, on_delete=models.SET_NULL, null=True, blank=True)
-    raised_at = models.DateTimeField(_("raised at"))
+    raised_at = models.DateTimeField(pgettext_lazy("request raised", "raised at"))
     raised_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, related_name="+")
     cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
     cleared_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -163,7 +164,7 @@ class DirectoryEntry(models.Model):
     title = models.CharField(_("title"), max_length=150)
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
     summary = models.TextField(_("summary"))
-    contact = models.CharField(_("contact"), max_length=100, blank=True)
+    contact = models.CharField(pgettext_lazy("contact details", "contact"), max_length=100, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     url = models.URLField(_("link"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

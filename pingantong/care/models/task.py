@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.accounts.choices import Role
 from pingantong.core.access import AccessPolicy, RestrictedQuerySet
@@ -73,7 +74,9 @@ class Task(models.Model):
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     attempts = models.PositiveSmallIntegerField(_("attempts at this step"), default=0)
     reason = models.TextField(_("reason"), blank=True)
-    outcome = models.CharField(_("outcome"), max_length=30, choices=TaskOutcome.choices, blank=True)
+    outcome = models.CharField(
+        pgettext_lazy("care outcome", "outcome"), max_length=30, choices=TaskOutcome.choices, blank=True
+    )
     notes = models.JSONField(_("structured notes"), default=dict, blank=True)
     evidence = models.JSONField(
         _("evidence"), default=list, blank=True, help_text=_("Related object references")

@@ -20,7 +20,7 @@ def row_labels() -> dict[str, Any]:
     """The queue row's words in the current language, translated once per language (a queue of
     50 rows would otherwise call gettext hundreds of times per render)."""
     from django.urls import reverse
-    from django.utils.translation import get_language
+    from django.utils.translation import get_language, pgettext
     from django.utils.translation import gettext as _
 
     from .choices import AlarmStatus, AlarmType
@@ -32,7 +32,7 @@ def row_labels() -> dict[str, Any]:
             "types": {value: str(label) for value, label in AlarmType.choices},
             "statuses": {value: str(label) for value, label in AlarmStatus.choices},
             "take": _("Take alarm"),
-            "open": _("Open"),
+            "open": pgettext("alarm queue", "Open"),
             "waiting": _("Waiting"),
             "repeated": _("Repeated"),
             "unbound": _("Unbound device"),

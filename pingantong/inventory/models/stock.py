@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.core.access import RestrictedQuerySet
 from pingantong.devices.models import default_unbound_region_code
@@ -72,7 +73,7 @@ class StockItem(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces"
     )
     client_damaged = models.BooleanField(_("damaged by the client"), default=False)
-    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    created_at = models.DateTimeField(pgettext_lazy("stock received", "received at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     access_policy = STOCK_POLICY

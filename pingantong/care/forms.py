@@ -23,7 +23,11 @@ class CareCallForm(forms.Form):
 
 class CompleteTaskForm(forms.Form):
     outcome = forms.ChoiceField(label=pgettext_lazy("care outcome", "Outcome"), choices=TaskOutcome.choices)
-    summary = forms.CharField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    summary = forms.CharField(
+        label=pgettext_lazy("written summary", "Summary"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class EscalateForm(forms.Form):
@@ -62,7 +66,9 @@ class CompleteVisitForm(forms.Form):
 class CounsellingForm(forms.Form):
     mode = forms.ChoiceField(label=_("Mode"), choices=CounsellingMode.choices)
     topics = forms.CharField(label=_("Topics"), required=False, max_length=200)
-    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}))
+    summary = forms.CharField(
+        label=pgettext_lazy("written summary", "Summary"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     needs_intervention = forms.BooleanField(
         label=_("Needs intervention (refer to the social-work station)"), required=False
     )

@@ -142,3 +142,32 @@ def test_home_widget_counts_overdue_tasks(client_factory, user_factory, client):
     client.force_login(user_factory("agent", TOWN))
     html = client.get(reverse("home")).content.decode()
     assert 'data-testid="care-widget"' in html
+
+
+def test_worklist_pages_of_tasks_sharing_one_due_time_follow_due_time_then_id(client_factory, user_factory):
+    """A day's confirmations all share one due time (decision 0087): pages read (due_at, id) per
+    status, merge them, and read the page's rows by id; no task is skipped or repeated."""
+    from pingantong.care.choices import TaskStatus
+    from pingantong.care.models import Task
+    from pingantong.care.selectors.worklist import worklist, worklist_page
+
+    due = timezone.now() + dt.timedelta(hours=24)
+    tasks = [
+        open_task(kind=TaskKind.CONFIRMATION, client=c, due_at=due, reason="r")
+        for c in [client_factory() for _ in range(7)]
+    ]
+    earlier = open_task(
+        kind=TaskKind.CARE_CALL, client=client_factory(), due_at=due - dt.timedelta(hours=1), reason="r"
+    )
+    Task.objects.filter(pk__in=[tasks[1].pk, tasks[4].pk]).update(status=TaskStatus.ESCALATED)
+    supervisor = user_factory("supervisor", "350404000000")
+    qs = worklist(supervisor, scope="all")
+    seen = []
+    page, more = 1, True
+    while more:
+        rows, more = worklist_page(qs, page=page, size=3)
+        seen.extend(t.pk for t in rows)
+        assert all(t.client is not None and t.region is not None for t in rows)  # joins kept
+        page += 1
+    assert seen == [earlier.pk, *sorted(t.pk for t in tasks)]
+    assert page == 4  # 8 tasks: pages of 3, 3, 2

@@ -298,12 +298,10 @@ def test_no_model_declares_a_database_foreign_key_to_a_partitioned_table():
     from django.apps import apps
 
     partitioned = {m for m in apps.get_models() if m._meta.db_table in PARTITIONED}
-    # Its constraint is dropped by migration gateway 0002; the model should say db_constraint=False.
-    known = {"inventory.InstallationItem.first_event"}
     offenders = [
         f"{model._meta.label}.{field.name}"
         for model in apps.get_models()
         for field in model._meta.concrete_fields
         if field.is_relation and field.related_model in partitioned and field.db_constraint
     ]
-    assert sorted(set(offenders) - known) == []
+    assert sorted(offenders) == []

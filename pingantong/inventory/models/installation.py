@@ -85,8 +85,15 @@ class InstallationItem(models.Model):
     item = models.ForeignKey("inventory.StockItem", on_delete=models.PROTECT, related_name="installations")
     bound_at = models.DateTimeField(_("bound at"))
     activated_at = models.DateTimeField(_("first message at"), null=True, blank=True)
+    # No database constraint: on PostgreSQL events are a partitioned table (decision 0101), whose
+    # keys include received_at; the migration gateway 0002 drops the constraint there.
     first_event = models.ForeignKey(
-        "devices.DeviceEventRecord", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "devices.DeviceEventRecord",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
 

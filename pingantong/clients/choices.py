@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Gender(models.TextChoices):
@@ -25,7 +26,7 @@ class RiskTier(models.TextChoices):
     """Drives visit frequency: high weekly, key monthly, general quarterly (民政部等10部门, 2022)."""
 
     HIGH = "high", _("High risk")
-    KEY = "key", _("Key")
+    KEY = "key", pgettext_lazy("client priority", "Key")
     GENERAL = "general", _("General")
 
 
@@ -55,8 +56,8 @@ class PayingScheme(models.TextChoices):
 
 class ClientStatus(models.TextChoices):
     APPLYING = "applying", _("Applying")
-    ACTIVE = "active", _("Active")
-    SUSPENDED = "suspended", _("Suspended")
+    ACTIVE = "active", pgettext_lazy("client status", "Active")
+    SUSPENDED = "suspended", pgettext_lazy("client status", "Suspended")
     TERMINATED = "terminated", _("Terminated")
 
 

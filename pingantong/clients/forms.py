@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.regions.models import Region, RegionLevel
 
@@ -147,7 +148,9 @@ class ContactForm(forms.ModelForm):
 class ConsentForm(forms.Form):
     purpose = forms.ChoiceField(label=_("purpose"), choices=ConsentPurpose.choices)
     granted = forms.TypedChoiceField(
-        label=_("decision"), choices=[("1", _("Grant")), ("0", _("Withdraw"))], coerce=lambda v: v == "1"
+        label=_("decision"),
+        choices=[("1", pgettext_lazy("consent", "Grant")), ("0", _("Withdraw"))],
+        coerce=lambda v: v == "1",
     )
     method = forms.ChoiceField(label=_("method"), choices=ConsentMethod.choices)
     given_by = forms.CharField(label=_("given by (guardian)"), required=False, max_length=50)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.accounts.choices import ALL_ROLES, Role
 from pingantong.core.access import AccessPolicy, RestrictedQuerySet
@@ -20,8 +21,8 @@ class ServiceItem(models.Model):
 
     code = models.CharField(_("code"), max_length=4, primary_key=True)
     category = models.CharField(_("category"), max_length=20)
-    name = models.CharField(_("name"), max_length=40)
-    description = models.TextField(_("content"))
+    name = models.CharField(pgettext_lazy("person's name", "name"), max_length=40)
+    description = models.TextField(pgettext_lazy("text of an agreement", "content"))
     kind = models.CharField(_("type"), max_length=10, choices=ItemKind.choices)
     monthly_price = models.DecimalField(
         _("price per month (yuan)"),

@@ -7,6 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.accounts.choices import ALL_ROLES, Role
 from pingantong.core.access import AccessPolicy, RestrictedQuerySet
@@ -57,7 +58,7 @@ class Client(models.Model):
     and gender; validation (checksum, region, 60+) is the actions' job (`actions.register_client`).
     """
 
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person's name", "name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
     id_number_encrypted = models.TextField(_("ID number (encrypted)"), blank=True, editable=False)
     id_number_hmac = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -227,7 +228,7 @@ class Contact(models.Model):
     client = models.ForeignKey(
         Client, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("client")
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person's name", "name"), max_length=50)
     relation = models.CharField(
         _("relation"), max_length=20, choices=Relation.choices, default=Relation.CHILD
     )

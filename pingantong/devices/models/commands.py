@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.core.access import RestrictedQuerySet
 from pingantong.devices.models.policies import COMMAND_POLICY
@@ -27,7 +28,7 @@ class CommandKind(models.TextChoices):
 
 class CommandStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
-    SENT = "sent", _("Sent")
+    SENT = "sent", pgettext_lazy("command sent to a device", "Sent")
     CONFIRMED = "confirmed", _("Confirmed")
     FAILED = "failed", _("Failed")
     EXPIRED = "expired", _("Expired")
@@ -44,7 +45,9 @@ class DownlinkCommand(models.Model):
     )
     created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"))
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    sent_at = models.DateTimeField(
+        pgettext_lazy("command sent to a device", "sent at"), null=True, blank=True
+    )
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     gateway_node = models.CharField(_("sent by gateway"), max_length=64, blank=True)

@@ -12,6 +12,7 @@ import re
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.core.access import RestrictedQuerySet
 from pingantong.devices.models.policies import DEVICE_POLICY, INBOX_POLICY
@@ -92,8 +93,8 @@ class DeviceType(models.Model):
 
 
 class DeviceStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    SUSPENDED = "suspended", _("Suspended")
+    ACTIVE = "active", pgettext_lazy("device status", "Active")
+    SUSPENDED = "suspended", pgettext_lazy("device status", "Suspended")
     RETIRED = "retired", _("Retired")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.core.access import RestrictedQuerySet
 from pingantong.devices.models.policies import OF_DEVICE_READONLY
@@ -73,9 +74,11 @@ class DeviceEventRecord(models.Model):
     )
     protocol = models.CharField(_("protocol"), max_length=16)
     device_identity = models.CharField(_("identity"), max_length=64)
-    message = models.CharField(_("message"), max_length=32)
+    message = models.CharField(pgettext_lazy("protocol message type", "message"), max_length=32)
     kind = models.CharField(_("kind"), max_length=16)
-    alarms = models.JSONField(_("alarms"), default=list, blank=True)
+    alarms = models.JSONField(
+        pgettext_lazy("alarm flags reported by a device", "alarms"), default=list, blank=True
+    )
     device_time = models.DateTimeField(_("device time"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"))
     archived = models.BooleanField(_("blind-area data"), default=False)
@@ -175,7 +178,9 @@ class SensorRecord(_Series):
     """One home-sensor state report (S05, S25): the normalised state and any alarms."""
 
     state = models.JSONField(_("state"), default=dict)
-    alarms = models.JSONField(_("alarms"), default=list, blank=True)
+    alarms = models.JSONField(
+        pgettext_lazy("alarm flags reported by a device", "alarms"), default=list, blank=True
+    )
 
     class Meta:
         indexes = [models.Index(fields=["device", "recorded_at"], name="sensor_device_time")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.accounts.choices import Role
 from pingantong.core.access import AccessPolicy, RestrictedQuerySet
@@ -101,7 +102,7 @@ class Broadcast(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    started_at = models.DateTimeField(pgettext_lazy("broadcast sending", "started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     total = models.PositiveIntegerField(_("recipients"), default=0)
     processed = models.PositiveIntegerField(_("processed"), default=0)

@@ -13,6 +13,7 @@ import re
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.accounts.choices import Role
 from pingantong.core.access import AccessPolicy, RestrictedQuerySet
@@ -35,7 +36,7 @@ class Template(models.Model):
     Aliyun voice `TtsCode` + `TtsParam`), so each template keeps the code it has at each provider.
     """
 
-    code = models.SlugField(_("code"), max_length=64, unique=True)
+    code = models.SlugField(pgettext_lazy("message template code", "code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=100)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.OTHER)
     text = models.TextField(_("text"), help_text=_("Chinese text; parameters as ${name}."))

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.accounts.choices import Role
 from pingantong.core.access import AccessPolicy, RestrictedQuerySet
@@ -66,11 +67,13 @@ class Settlement(models.Model):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_at = models.DateTimeField(
+        pgettext_lazy("settlement review", "reviewed at"), null=True, blank=True
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    review_note = models.TextField(_("review note"), blank=True)
+    review_note = models.TextField(pgettext_lazy("settlement review", "review note"), blank=True)
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -114,7 +117,9 @@ class SettlementLine(models.Model):
     kind = models.CharField(_("kind"), max_length=14, choices=LineKind.choices)
     amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
     client_name = models.CharField(_("client"), max_length=50)  # frozen with the line
-    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    evidence = models.JSONField(
+        pgettext_lazy("service evidence for a settlement", "evidence"), default=dict, blank=True
+    )
     evidence_count = models.PositiveIntegerField(_("evidence items"), default=0)
     query = models.TextField(_("bureau's query"), blank=True)
     queried_at = models.DateTimeField(_("queried at"), null=True, blank=True)

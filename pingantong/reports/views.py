@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from pingantong.core.access import user_may, user_may_in_region
 from pingantong.core.audit import log_export
@@ -198,7 +198,7 @@ def settlement_xlsx(request: HttpRequest, pk: int) -> HttpResponseBase:
     return xlsx_response(
         filename=f"settlement-{settlement.month:%Y-%m}.xlsx",
         sheets=[
-            (_("Summary"), [_("Item"), _("Value")], summary),
+            (pgettext("totals", "Summary"), [_("Item"), _("Value")], summary),
             (_("Lines"), header, iter_settlement_lines(settlement)),
         ],
     )
@@ -269,7 +269,13 @@ def progress(request: HttpRequest) -> HttpResponseBase:
                 ),
                 (
                     _("Compliance"),
-                    [_("Figure"), _("Achieved"), _("Due"), _("Ratio"), _("Target")],
+                    [
+                        _("Figure"),
+                        _("Achieved"),
+                        pgettext("clients due in a compliance figure", "Due"),
+                        _("Ratio"),
+                        _("Target"),
+                    ],
                     (
                         [str(f.label), f.numerator, f.denominator, f.ratio, f.target]
                         for f in context["figures"]

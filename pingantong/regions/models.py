@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RegionLevel(models.IntegerChoices):
@@ -102,7 +103,9 @@ class Region(models.Model):
     name = models.CharField(_("name"), max_length=100)
     # The everyday name (列东村 for 列东村村民委员会); derived by the loader, see short_name_of().
     short_name = models.CharField(_("short name"), max_length=100, blank=True)
-    level = models.PositiveSmallIntegerField(_("level"), choices=RegionLevel.choices, db_index=True)
+    level = models.PositiveSmallIntegerField(
+        pgettext_lazy("level of a region", "level"), choices=RegionLevel.choices, db_index=True
+    )
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -116,7 +119,7 @@ class Region(models.Model):
 
     class Meta:
         ordering = ["code"]
-        verbose_name = _("region")
+        verbose_name = pgettext_lazy("administrative division", "region")
         verbose_name_plural = _("regions")
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pingantong.accounts.choices import Role
 from pingantong.core.access import AccessPolicy, RestrictedQuerySet
@@ -20,7 +21,7 @@ SYNC_ADMIN = frozenset({Role.AGENCY_ADMIN, Role.SYSADMIN})
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("outbox status", "Pending")
     SENT = "sent", _("Delivered")
     DEAD = "dead", _("Dead letter")
 

@@ -1,12 +1,13 @@
 """`pingantong bench gateway`: messages/s stored and acknowledged, SOS frame→ACK latency, memory
 per idle connection, and the ceilings measured in the same run (bare asyncio echo, raw inserts).
 
-The load generator runs in its own process (multiprocessing, spawn) so that client and server do
-not share an event loop or a core. Terminals are JT/T 808 (every 0x0200 position is acknowledged
-with 0x8001, so "stored and acknowledged" is measurable per message); each connection sends its
-next position as soon as the previous one is acknowledged (closed loop). A few extra connections
-send SOS positions at a steady pace and time frame→ACK.
-"""
+The load generator runs in separate processes (multiprocessing, spawn; uvloop, one Protocol per
+terminal) so that client and server do not share an event loop or a core. Terminals are JT/T 808
+(every 0x0200 position is acknowledged with 0x8001, so "stored and acknowledged" is measurable per
+message); each terminal reports every `PINGANTONG_BENCH_INTERVAL` seconds (0.9; 0 = closed loop)
+and sends its next position only after the previous one is acknowledged. A few extra connections
+send SOS positions at a steady pace and time frame→ACK. docs/gateway.md "Performance" has the
+figures; `PINGANTONG_GATEWAY_RULES=process` runs the rules stage in its own process."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -15,6 +15,7 @@ from pingantong.devices.models import (
     DeviceState,
     DeviceType,
     DownlinkCommand,
+    LifeSign,
     UnknownDeviceInbox,
 )
 
@@ -118,23 +119,74 @@ def queue_command(
 
 
 @transaction.atomic
-def bind_device(*, device: Device, client: Any) -> Device:
-    """Bind a device to a client (服务对象); the device takes the client's region for access."""
+def bind_device(*, device: Device, client: Any, now: datetime | None = None) -> Device:
+    """Bind a device to a client (服务对象); the device takes the client's region for access.
+
+    When the device changes hands, the life sign it holds proves the previous client alive, not
+    this one (Q1, S04–S06): `_start_binding` clears it and records the binding time."""
+    previous = _lock_client_id(device)
     device.client = client
     device.region_id = client.region_id
     device.save(update_fields=["client", "region", "updated_at"])
+    if previous != client.pk:
+        _start_binding(device_pk=device.pk, previous_client_id=previous, now=now or timezone.now())
     return device
 
 
 @transaction.atomic
-def unbind_device(*, device: Device) -> Device:
+def unbind_device(*, device: Device, now: datetime | None = None) -> Device:
     """Take a device off its client; it goes back to the district, where installers see it."""
     from pingantong.devices.models import default_unbound_region_code
 
+    previous = _lock_client_id(device)
     device.client = None
     device.region_id = default_unbound_region_code()
     device.save(update_fields=["client", "region", "updated_at"])
+    if previous is not None:
+        _start_binding(device_pk=device.pk, previous_client_id=previous, now=now or timezone.now())
     return device
+
+
+def _lock_client_id(device: Device) -> Any:
+    """The stored binding, read under a row lock (the in-memory instance may be stale)."""
+    return Device.objects.select_for_update().values_list("client_id", flat=True).get(pk=device.pk)
+
+
+def _start_binding(*, device_pk: int, previous_client_id: Any, now: datetime) -> None:
+    """The device changed hands at `now`: keep the previous client's last life sign in their history
+    (LifeSign.client), then clear what described the previous person on the device's state (life
+    sign, steps, position) and record the binding time. The device's own health (last seen, battery,
+    signal, connection) stays: it is still the same device (decision 0111)."""
+    state, _created = DeviceState.objects.select_for_update().get_or_create(device_id=device_pk)
+    at = state.last_life_sign_at
+    if (
+        previous_client_id is not None
+        and at is not None
+        and (state.bound_at is None or at >= state.bound_at)
+        and state.last_life_sign_source
+    ):
+        # The newest sign may have been thinned out of the history: keep it, under their name.
+        closing = LifeSign.objects.filter(device_id=device_pk, occurred_at=at)
+        if not closing.filter(client_id=previous_client_id).exists() and not closing.filter(
+            client__isnull=True
+        ).update(client_id=previous_client_id):
+            LifeSign.objects.create(
+                device_id=device_pk,
+                client_id=previous_client_id,
+                occurred_at=at,
+                source=state.last_life_sign_source,
+            )
+    DeviceState.objects.filter(device_id=device_pk).update(
+        bound_at=now,
+        last_life_sign_at=None,
+        last_life_sign_source="",
+        steps=None,
+        latitude=None,
+        longitude=None,
+        position_valid=False,
+        position_at=None,
+        updated_at=timezone.now(),
+    )
 
 
 def sync_device_regions(*, client: Any) -> int:

@@ -4,6 +4,10 @@ One conditional UPDATE per device, sent with executemany, whatever the number of
 batch: the newer fact wins inside the SQL (`CASE WHEN stored < new`), so nothing is read first and
 a blind-area fix older than the stored one does not move the device back. Rows are created on
 first sight (INSERT … ON CONFLICT DO NOTHING) for devices created outside `register_device`.
+
+Life signs and positions that happened before the device's current binding (`bound_at`, late
+blind-area data of the previous client) do not move the state: they are not the current client's
+(decision 0111). The history row of each life sign names the client bound when it happened.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
-from pingantong.devices.models import DeviceState, LifeSign
+from pingantong.devices.models import Device, DeviceState, LifeSign
 from pingantong.gateway.pipeline import LIFE_SIGN_HISTORY_SPACING, RecordLifeSign, UpdateDeviceState
 
 _T = DeviceState._meta.db_table
@@ -34,6 +38,12 @@ def _newer(column: str) -> str:
     return f'CASE WHEN "{column}" IS NULL OR "{column}" < %s THEN %s ELSE "{column}" END'
 
 
+_FIX = (
+    '%s IS NOT NULL AND ("position_at" IS NULL OR "position_at" <= %s) '
+    'AND ("bound_at" IS NULL OR "bound_at" <= %s)'
+)
+"""A fix is taken when newer than the stored one and not from before the current binding."""
+
 STATE_SQL = (
     f'UPDATE "{_T}" SET '  # noqa: S608 - table names from model meta, values bound
     f'"last_message_at" = {_newer("last_message_at")}, '
@@ -41,14 +51,10 @@ STATE_SQL = (
     '"battery_pct" = COALESCE(%s, "battery_pct"), '
     '"signal_pct" = COALESCE(%s, "signal_pct"), '
     '"steps" = COALESCE(%s, "steps"), '
-    '"latitude" = CASE WHEN %s IS NOT NULL AND ("position_at" IS NULL OR "position_at" <= %s) '
-    'THEN %s ELSE "latitude" END, '
-    '"longitude" = CASE WHEN %s IS NOT NULL AND ("position_at" IS NULL OR "position_at" <= %s) '
-    'THEN %s ELSE "longitude" END, '
-    '"position_valid" = CASE WHEN %s IS NOT NULL AND ("position_at" IS NULL OR "position_at" <= %s) '
-    'THEN %s ELSE "position_valid" END, '
-    '"position_at" = CASE WHEN %s IS NOT NULL AND ("position_at" IS NULL OR "position_at" <= %s) '
-    'THEN %s ELSE "position_at" END, '
+    f'"latitude" = CASE WHEN {_FIX} THEN %s ELSE "latitude" END, '
+    f'"longitude" = CASE WHEN {_FIX} THEN %s ELSE "longitude" END, '
+    f'"position_valid" = CASE WHEN {_FIX} THEN %s ELSE "position_valid" END, '
+    f'"position_at" = CASE WHEN {_FIX} THEN %s ELSE "position_at" END, '
     '"updated_at" = %s '
     'WHERE "device_id" = %s'
 )
@@ -86,18 +92,10 @@ def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
                 m["battery"],
                 m["signal"],
                 m["steps"],
-                at_db,
-                at_db,
-                lat,
-                at_db,
-                at_db,
-                lon,
-                at_db,
-                at_db,
-                valid,
-                at_db,
-                at_db,
-                at_db,
+                *(at_db, at_db, at_db, lat),
+                *(at_db, at_db, at_db, lon),
+                *(at_db, at_db, at_db, valid),
+                *(at_db, at_db, at_db, at_db),
                 now,
                 pk,
             )
@@ -112,8 +110,20 @@ LIFE_SQL = (
     '"last_life_sign_source" = CASE WHEN "last_life_sign_at" IS NULL OR "last_life_sign_at" <= %s '
     'THEN %s ELSE "last_life_sign_source" END, '
     f'"last_life_sign_at" = {_newer("last_life_sign_at")} '
-    'WHERE "device_id" = %s'
+    'WHERE "device_id" = %s AND ("bound_at" IS NULL OR "bound_at" <= %s)'
 )
+"""A sign from before the device's current binding (the previous client's, arriving late) is kept
+in the history but does not move the state: it proves nothing of the client bound now."""
+
+
+def _bindings(device_pks: list[int]) -> dict[int, tuple[Any, datetime | None]]:
+    """(bound client, binding time) of each device, to name the client of each history row."""
+    return {
+        pk: (client_id, bound_at)
+        for pk, client_id, bound_at in Device.objects.filter(pk__in=device_pks).values_list(
+            "pk", "client_id", "state__bound_at"
+        )
+    }
 
 
 def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
@@ -129,20 +139,28 @@ def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
         .annotate(last=Max("occurred_at"))
         .values_list("device_id", "last")
     )
+    bindings = _bindings(list(latest))
     history: list[LifeSign] = []
     for d in decisions:
         logged = last_logged.get(d.device_pk)
+        client_id, bound_at = bindings.get(d.device_pk, (None, None))
+        if bound_at is not None and logged is not None and logged < bound_at <= d.occurred_at:
+            logged = None  # the new client's history starts with their first sign, not thinned away
         if d.source == "sos" or logged is None or d.occurred_at - logged >= LIFE_SIGN_HISTORY_SPACING:
             history.append(
                 LifeSign(
-                    device_id=d.device_pk, occurred_at=d.occurred_at, source=d.source, event_id=d.event_id
+                    device_id=d.device_pk,
+                    client_id=client_id if bound_at is None or d.occurred_at >= bound_at else None,
+                    occurred_at=d.occurred_at,
+                    source=d.source,
+                    event_id=d.event_id,
                 )
             )
             last_logged[d.device_pk] = d.occurred_at if logged is None else max(logged, d.occurred_at)
     rows = []
     for pk, d in latest.items():
         at = adapt(d.occurred_at)
-        rows.append((at, d.source, at, at, pk))
+        rows.append((at, d.source, at, at, pk, at))
     with connection.cursor() as cursor:
         _ensure_rows(cursor, set(latest), adapt(timezone.now()))
         cursor.executemany(LIFE_SQL, rows)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 
-from pingantong.devices.models import Device, DeviceState, DownlinkCommand, PositionRecord
+from pingantong.devices.models import Device, DeviceState, DownlinkCommand, LifeSign, PositionRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,13 +23,32 @@ class ClientLifeSign:
     """The latest any of their devices was heard at all (device alive, person not proven)."""
 
 
+def life_sign_of_current_binding(prefix: str = "") -> Q:
+    """DeviceState rows whose life sign happened within the device's current binding (Q1, S04–S06).
+
+    A device re-bound from one client to another carries the previous client's proof of life; the
+    binding actions clear it, and every reader adds this guard too, so a sign written by any other
+    path still counts only for the client it belongs to (decision 0111). `prefix` reaches DeviceState
+    through a relation (e.g. "state__")."""
+    return Q(**{f"{prefix}bound_at__isnull": True}) | Q(
+        **{f"{prefix}last_life_sign_at__gte": F(f"{prefix}bound_at")}
+    )
+
+
+def current_life_sign_at(prefix: str = "") -> Case:
+    """`last_life_sign_at` when it belongs to the current binding, else NULL (for value reads)."""
+    current = When(life_sign_of_current_binding(prefix), then=F(f"{prefix}last_life_sign_at"))
+    return Case(current, default=None)
+
+
 def last_life_sign_for_client(client_id: Any) -> ClientLifeSign:
     """What the care rules (S04–S06, Q1) read: the newest `last_life_sign_at` of the client's
-    devices, its source, and separately when a device was last heard at all."""
+    devices (within each device's current binding), its source, and separately when a device was
+    last heard at all."""
     states = list(
-        DeviceState.objects.filter(device__client_id=client_id).values_list(
-            "device_id", "last_life_sign_at", "last_life_sign_source", "last_device_seen_at"
-        )
+        DeviceState.objects.filter(device__client_id=client_id)
+        .annotate(life_at=current_life_sign_at())
+        .values_list("device_id", "life_at", "last_life_sign_source", "last_device_seen_at")
     )
     best: tuple[int | None, datetime | None, str] = (None, None, "")
     seen: datetime | None = None
@@ -39,6 +58,15 @@ def last_life_sign_for_client(client_id: Any) -> ClientLifeSign:
         if device_seen is not None and (seen is None or device_seen > seen):
             seen = device_seen
     return ClientLifeSign(client_id, best[1], best[2], best[0], seen)
+
+
+def life_sign_history_for_client(client_id: Any, since: datetime | None = None) -> QuerySet[LifeSign]:
+    """A client's device life signs, newest first, from every device they wore, including the ones
+    since bound to someone else (the history names the client bound when each sign happened)."""
+    qs = LifeSign.objects.filter(client_id=client_id)
+    if since is not None:
+        qs = qs.filter(occurred_at__gte=since)
+    return qs.order_by("-occurred_at")
 
 
 def devices_of_client(client_id: Any) -> QuerySet[Device]:

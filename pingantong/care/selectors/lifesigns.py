@@ -51,6 +51,7 @@ def _device_rows(client_ids: Iterable[int] | None, since: dt.datetime | None):
     client binding (the FieldError guard keeps care working while that app is being built)."""
     try:
         from pingantong.devices.models import DeviceState
+        from pingantong.devices.selectors import current_life_sign_at, life_sign_of_current_binding
     except ImportError:  # pragma: no cover - devices app not installed
         return []
     try:
@@ -58,11 +59,12 @@ def _device_rows(client_ids: Iterable[int] | None, since: dt.datetime | None):
         if client_ids is not None:
             qs = qs.filter(device__client_id__in=list(client_ids))
         if since is not None:
-            qs = qs.filter(last_life_sign_at__gte=since)
+            qs = qs.filter(life_sign_of_current_binding(), last_life_sign_at__gte=since)
+        # A sign from before the device's current binding is the previous client's (decision 0111).
         return list(
-            qs.values_list(
+            qs.annotate(life_at=current_life_sign_at()).values_list(
                 "device__client_id",
-                "last_life_sign_at",
+                "life_at",
                 "last_life_sign_source",
                 "last_device_seen_at",
                 "device_id",
@@ -108,11 +110,12 @@ def clients_with_life_sign_since(since: dt.datetime) -> set[int]:
     """Every client with a life sign (device or care) at or after `since`: the daily sweep's one read
     of life signs, two queries for any number of clients."""
     from pingantong.devices.models import DeviceState
+    from pingantong.devices.selectors import life_sign_of_current_binding
 
     found = set(
-        DeviceState.objects.filter(device__client__isnull=False, last_life_sign_at__gte=since).values_list(
-            "device__client_id", flat=True
-        )
+        DeviceState.objects.filter(
+            life_sign_of_current_binding(), device__client__isnull=False, last_life_sign_at__gte=since
+        ).values_list("device__client_id", flat=True)
     )
     found.update(LifeSign.objects.filter(at__gte=since).values_list("client_id", flat=True).distinct())
     return found

@@ -5,6 +5,12 @@ proves the device is powered and connected), `last_life_sign_at` only with somet
 the *person* (steps, movement, a vitals reading, a button press, a door opening). A watch lying
 charged on a table keeps the first fresh and lets the second age, which is what the daily
 life-status confirmation must notice.
+
+A device passes from one person to another (a replacement, a reassignment): its life sign proves the
+*previous* client alive, never the next one. `bound_at` records when the current binding took effect;
+the binding actions (pingantong.devices.actions.bind_device / unbind_device) clear the person's
+fields (life sign, steps, position) when the client changes, the appliers refuse facts that
+happened before `bound_at`, and every reader counts a life sign only at or after it (decision 0111).
 """
 
 from __future__ import annotations
@@ -42,6 +48,15 @@ class DeviceState(models.Model):
     last_life_sign_source = models.CharField(
         _("life sign source"), max_length=16, choices=LifeSignSource.choices, blank=True
     )
+    bound_at = models.DateTimeField(
+        _("bound since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the device's current client binding (or unbinding) took effect: life signs and "
+            "positions from before it belong to the previous client, not this one."
+        ),
+    )
     connected_node = models.CharField(_("gateway node"), max_length=64, blank=True, db_index=True)
     connected_since = models.DateTimeField(_("connected since"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -59,9 +74,21 @@ class DeviceState(models.Model):
 
 class LifeSign(models.Model):
     """One proof that the person was alive and active, thinned to at most one row per device per
-    `LIFE_SIGN_HISTORY_SPACING` (see pingantong.gateway.pipeline) so the history stays small."""
+    `LIFE_SIGN_HISTORY_SPACING` (see pingantong.gateway.pipeline) so the history stays small.
+
+    `client` is the person the device was bound to when the sign happened, so a client keeps their
+    history after the device goes to someone else; empty for signs from before the device's current
+    binding arriving late, from an unbound device, or recorded before the column existed."""
 
     device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="life_signs")
+    client = models.ForeignKey(
+        "clients.Client",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="device_life_signs",
+        verbose_name=_("client"),
+    )
     occurred_at = models.DateTimeField(_("occurred at"))
     source = models.CharField(_("source"), max_length=16, choices=LifeSignSource.choices)
     event = models.ForeignKey(
@@ -78,7 +105,10 @@ class LifeSign(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["device", "-occurred_at"], name="lifesign_device_time")]
+        indexes = [
+            models.Index(fields=["device", "-occurred_at"], name="lifesign_device_time"),
+            models.Index(fields=["client", "-occurred_at"], name="lifesign_client_time"),
+        ]
         verbose_name = _("life sign")
         verbose_name_plural = _("life signs")
 

@@ -59,11 +59,14 @@ def test_last_life_sign_for_client_takes_the_newest_over_all_devices():
     client = make_client(region=VILLAGE)
     make_client(region=OTHER_VILLAGE)
     now = datetime.now(UTC)
+    bound = now - timedelta(days=1)
     watch = bind_device(
-        device=register_device(protocol="watch", identity="1", device_type="watch"), client=client
+        device=register_device(protocol="watch", identity="1", device_type="watch"), client=client, now=bound
     )
     door = bind_device(
-        device=register_device(protocol="mqtt", identity="door1", device_type="door"), client=client
+        device=register_device(protocol="mqtt", identity="door1", device_type="door"),
+        client=client,
+        now=bound,
     )
     DeviceState.objects.filter(device=watch).update(
         last_life_sign_at=now - timedelta(hours=5), last_life_sign_source="steps", last_device_seen_at=now

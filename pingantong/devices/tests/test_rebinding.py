@@ -167,3 +167,27 @@ def test_unbinding_clears_the_persons_data_and_a_later_binding_starts_afresh(a_a
     bind_device(device=watch, client=b, now=now - 5 * H)
     assert last_life_sign_for_client(b.pk).last_life_sign_at is None
     assert [s.occurred_at for s in life_sign_history_for_client(a.pk)] == [now - 8 * H]
+
+
+def test_only_the_binding_actions_write_a_devices_client():
+    """The reset above lives in `bind_device` / `unbind_device`: a new writer of `Device.client`
+    elsewhere (a view, another app's action, a bulk update) would bypass it. Tests, benchmarks and
+    demo fixtures create devices directly and are not service paths."""
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2]
+    writer = re.compile(
+        r"\bdevice\w*\.client(_id)?\s*=[^=]|Device\.objects[^\n#]*\.update\([^)\n]*\bclient", re.IGNORECASE
+    )
+    allowed = {package / "devices" / "actions.py"}
+    offenders = [
+        f"{path.relative_to(package)}:{n}"
+        for path in package.rglob("*.py")
+        if path not in allowed
+        and not {"tests", "migrations"} & set(path.parts)
+        and path.name not in ("bench.py", "terminals.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if writer.search(line)
+    ]
+    assert offenders == []

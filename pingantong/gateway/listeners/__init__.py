@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -61,6 +62,14 @@ class Gateway:
 
     async def start(self) -> dict[str, int]:
         from pingantong.gateway.pipeline import recover_unprocessed
+
+        # The ingest writer thread shares the GIL with the busy event loop: after each database
+        # call it waits until the loop lets go of the GIL, up to Python's switch interval (5 ms).
+        # A batch makes ~10 such calls, so at load the interval, not the work, set the batch time.
+        # PINGANTONG_GATEWAY_SWITCH_INTERVAL (seconds; 0 = leave Python's), decision 0093.
+        interval = float(os.environ.get("PINGANTONG_GATEWAY_SWITCH_INTERVAL", "0.0005") or 0)
+        if interval > 0:
+            sys.setswitchinterval(interval)
 
         await self.ingestor.start()
         if self.recover and self.ingestor.rules_process is None:  # a rules process recovers by itself

@@ -37,15 +37,29 @@ def _device_block(alarm: Any) -> dict[str, Any]:
 
     block: dict[str, Any] = {"state": None, "events": [], "trail": []}
     if alarm.device_id is not None:
-        block["state"] = DeviceState.objects.filter(device_id=alarm.device_id).first()
+        state = DeviceState.objects.filter(device_id=alarm.device_id).first()
+        block["state"] = state
         events = DeviceEventRecord.objects.filter(device_id=alarm.device_id)
-        since = timezone.now() - timedelta(hours=TRAIL_HOURS)
+        positions = PositionRecord.objects.filter(
+            device_id=alarm.device_id,
+            valid=True,
+            recorded_at__gte=timezone.now() - timedelta(hours=TRAIL_HOURS),
+        )
+        bound_at = state.bound_at if state is not None else None
+        if bound_at is not None:
+            # A device that changed hands (decision 0111): the screen shows only what happened while
+            # it was worn by the alarm's client — since the binding for a current alarm, before it
+            # for an alarm of the previous wearer — never another person's track or events.
+            if alarm.raised_at >= bound_at:
+                events = events.filter(received_at__gte=bound_at)
+                positions = positions.filter(recorded_at__gte=bound_at)
+            else:
+                events = events.filter(received_at__lt=bound_at)
+                positions = positions.filter(recorded_at__lt=bound_at)
         block["trail"] = [
             [lat, lon]
             for lat, lon in reversed(
-                PositionRecord.objects.filter(device_id=alarm.device_id, valid=True, recorded_at__gte=since)
-                .order_by("-recorded_at")
-                .values_list("latitude", "longitude")[:TRAIL_POINTS]
+                positions.order_by("-recorded_at").values_list("latitude", "longitude")[:TRAIL_POINTS]
             )
         ]
     elif alarm.device_ident:

@@ -8,6 +8,12 @@ first sight (INSERT … ON CONFLICT DO NOTHING) for devices created outside `reg
 Life signs and positions that happened before the device's current binding (`bound_at`, late
 blind-area data of the previous client) do not move the state: they are not the current client's
 (decision 0111). The history row of each life sign names the client bound when it happened.
+
+Lock order (decision 0112): rows are written in ascending `device_id`, as the gateway's connection
+bookkeeping locks them, so the rules stage and a mass reconnect never wait on each other in a
+cycle; the life-sign history (whose foreign key share-locks the `Device` row) is inserted before
+the state rows are locked, as rebinding a device locks `Device` before `DeviceState`. The rules
+engine retries an applier's transaction aborted by a deadlock all the same (`atomic_retrying`).
 """
 
 from __future__ import annotations
@@ -79,7 +85,7 @@ def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
             m["position"] = d.position
     now = adapt(timezone.now())
     rows = []
-    for pk, m in merged.items():
+    for pk, m in sorted(merged.items()):  # ascending device_id: the global lock order
         seen = adapt(m["seen"])
         lat, lon, valid, at = m["position"] if m["position"] is not None else (None, None, None, None)
         at_db = adapt(at) if at is not None else None
@@ -158,10 +164,12 @@ def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
             )
             last_logged[d.device_pk] = d.occurred_at if logged is None else max(logged, d.occurred_at)
     rows = []
-    for pk, d in latest.items():
+    for pk, d in sorted(latest.items()):  # ascending device_id: the global lock order
         at = adapt(d.occurred_at)
         rows.append((at, d.source, at, at, pk, at))
+    # History first: its foreign key share-locks each Device row, which rebinding locks before the
+    # DeviceState row; taken after the state rows, the two could wait on each other.
+    LifeSign.objects.bulk_create(history)
     with connection.cursor() as cursor:
         _ensure_rows(cursor, set(latest), adapt(timezone.now()))
         cursor.executemany(LIFE_SQL, rows)
-    LifeSign.objects.bulk_create(history)

@@ -11,6 +11,12 @@ order by one pipeline thread, so a device's events are processed in the order th
 once its decisions are applied; `recover_unprocessed()` replays what a crashed gateway stored but
 did not process, so a stored SOS always reaches the alarm rule.
 
+A deadlock or serialization failure (PostgreSQL aborts one of two transactions that wait on each
+other) is not a failure of the applier: its transaction is rolled back and run again a few times
+after a short backoff (`atomic_retrying`, decision 0112), so the batch's state, life signs and
+alarms are applied once and nothing is dropped. Writers of `DeviceState` rows also lock them in
+ascending `device_id` order, so such deadlocks should not happen in the first place.
+
 How the alarm centre hooks in (pingantong/alarms): write a rule returning `RaiseAlarm` for events
 with alarms, and register an applier that calls `pingantong.alarms.actions.raise_alarm`:
 
@@ -26,13 +32,15 @@ with alarms, and register an applier that calls `pingantong.alarms.actions.raise
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from pingantong.gateway.events import DeviceEvent
@@ -44,6 +52,66 @@ LIFE_SIGN_HISTORY_SPACING = timedelta(minutes=15)
 
 MOVEMENT_SPEED_KMH = 3.0
 """A valid fix faster than walking pace counts as movement of the person (JT/T 808 trackers)."""
+
+
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+"""deadlock_detected, serialization_failure: the transaction was aborted only to break a conflict."""
+
+RETRY_ATTEMPTS = 5
+RETRY_BACKOFF_SECONDS = 0.01
+"""First pause before a retry; doubled each time, with jitter (at most ~0.25 s in all)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a deadlock or serialization failure anywhere in the exception's chain (Django
+    raises `OperationalError` with the driver's `DeadlockDetected` as `__cause__`)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if code in TRANSIENT_SQLSTATES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+R = TypeVar("R")
+
+
+def atomic_retrying(
+    fn: Callable[..., R],
+    *args: Any,
+    what: str,
+    attempts: int = RETRY_ATTEMPTS,
+    on_retry: Callable[[BaseException], None] | None = None,
+) -> R:
+    """Run `fn(*args)` in a transaction; when it is aborted by a deadlock or serialization failure,
+    run it again in a new one, up to `attempts` times with a short backoff (decision 0112).
+
+    Everything the failed attempt wrote was rolled back with it (a savepoint when called inside an
+    outer transaction: PostgreSQL releases the locks taken after it), so the retry applies the
+    batch exactly once. Other errors, and the last transient one, are raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return fn(*args)
+        except DatabaseError as exc:
+            if attempt >= attempts or not is_transient(exc):
+                raise
+            delay = RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())
+            log.warning(
+                "%s: transaction aborted (%s), attempt %d of %d; retrying in %.0f ms",
+                what,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                attempt,
+                attempts,
+                delay * 1000,
+            )
+            if on_retry is not None:
+                on_retry(exc)
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # --- Decisions ---------------------------------------------------------------------------------
@@ -239,6 +307,7 @@ class RulesEngine:
         self.steps: dict[int, int] = {}  # last steps count per device, to see movement
         self.rule_failures = 0
         self.applier_failures = 0
+        self.transient_retries = 0  # deadlocks / serialization failures retried (decision 0112)
         self.processed = 0
 
     def process(self, stored: Iterable[StoredEvent]) -> list[Decision]:
@@ -288,12 +357,15 @@ class RulesEngine:
             for applier in appliers:
                 chunks: list[Any] = [items] if applier.batch else list(items)
                 for chunk in chunks:
+                    name = getattr(applier.fn, "__name__", applier.fn)
                     try:
-                        with transaction.atomic():
-                            applier.fn(chunk)
+                        atomic_retrying(applier.fn, chunk, what=f"applier {name}", on_retry=self._retried)
                     except Exception:
                         self.applier_failures += 1
-                        log.exception("applier %s failed", getattr(applier.fn, "__name__", applier.fn))
+                        log.exception("applier %s failed", name)
+
+    def _retried(self, exc: BaseException) -> None:
+        self.transient_retries += 1
 
     @staticmethod
     def _mark_processed(ids: list[int]) -> None:

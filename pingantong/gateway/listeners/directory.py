@@ -3,6 +3,12 @@
 Look-ups and connection bookkeeping are batched like ingest: when 10,000 terminals reconnect at
 once (a gateway restart, a mobile network outage) they cost a few queries per hundred terminals,
 not two writes each.
+
+The bookkeeping writes `DeviceState` rows that the rules stage's appliers write too: both take the
+row locks in ascending `device_id` (PostgreSQL: one `SELECT … ORDER BY device_id FOR UPDATE` before
+the multi-row UPDATEs, whose own lock order follows the plan), and a transaction aborted by a
+deadlock all the same is retried (decision 0112) instead of failing the batch's look-ups (which
+closed up to 2,000 connections) and forgetting its disconnections (stale `connected_node`).
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from pingantong.gateway.ingest.writelock import writer_turn
+from pingantong.gateway.pipeline import atomic_retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,7 @@ class DeviceDirectory:
         self._gone: set[int] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self.transient_retries = 0  # deadlocks / serialization failures retried (decision 0112)
 
     async def _run_in_pool(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -85,7 +93,7 @@ class DeviceDirectory:
     def _apply(
         self, lookups: list[tuple[str, str]], gone: set[int], now: datetime
     ) -> dict[tuple[str, str], DeviceInfo]:
-        from pingantong.devices.models import Device, DeviceState
+        from pingantong.devices.models import Device
 
         close_old_connections()
         found: dict[tuple[str, str], DeviceInfo] = {}
@@ -98,24 +106,44 @@ class DeviceDirectory:
             )
             for pk, identity, tz in rows:
                 found[(protocol, identity)] = DeviceInfo(pk, tz)
-        held = [info.pk for info in found.values()]
-        with writer_turn(), transaction.atomic():
-            if gone - set(held):
-                # Only if still ours: the device may already have reconnected to another node.
-                DeviceState.objects.filter(device_id__in=gone - set(held), connected_node=self.node).update(
-                    connected_node=""
-                )
-            if held:
-                existing = set(
-                    DeviceState.objects.filter(device_id__in=held).values_list("device_id", flat=True)
-                )
-                DeviceState.objects.bulk_create(
-                    [DeviceState(device_id=pk) for pk in held if pk not in existing], ignore_conflicts=True
-                )
-                DeviceState.objects.filter(device_id__in=held).update(
-                    connected_node=self.node, connected_since=now
+        held = sorted({info.pk for info in found.values()})
+        released = sorted(gone - set(held))
+        if held or released:
+            with writer_turn():
+                atomic_retrying(
+                    self._bookkeep, held, released, now, what="connection bookkeeping", on_retry=self._retried
                 )
         return found
+
+    def _bookkeep(self, held: list[int], released: list[int], now: datetime) -> None:
+        """Mark `held` as this node's and clear `released` if still ours, in one transaction that
+        locks the rows in ascending device_id (both lists come sorted)."""
+        from pingantong.devices.models import DeviceState
+
+        if held:
+            existing = set(DeviceState.objects.filter(device_id__in=held).values_list("device_id", flat=True))
+            DeviceState.objects.bulk_create(
+                [DeviceState(device_id=pk) for pk in held if pk not in existing], ignore_conflicts=True
+            )
+        if connection.vendor == "postgresql" and len(held) + len(released) > 1:
+            table = connection.ops.quote_name(DeviceState._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT device_id FROM {table} WHERE device_id = ANY(%s) ORDER BY device_id FOR UPDATE",  # noqa: S608 - table name from model meta, values bound
+                    [sorted([*held, *released])],
+                )
+        if released:
+            # Only if still ours: the device may already have reconnected to another node.
+            DeviceState.objects.filter(device_id__in=released, connected_node=self.node).update(
+                connected_node=""
+            )
+        if held:
+            DeviceState.objects.filter(device_id__in=held).update(
+                connected_node=self.node, connected_since=now
+            )
+
+    def _retried(self, exc: BaseException) -> None:
+        self.transient_retries += 1
 
     async def close(self) -> None:
         if self._task is not None:

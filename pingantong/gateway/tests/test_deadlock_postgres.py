@@ -1,0 +1,264 @@
+"""Device-state writers on PostgreSQL never deadlock, and a deadlock forced on them is retried
+(decision 0112; S01, S04, Q1), on a PostgreSQL database of this test's own.
+
+During a mass reconnect under load the rules stage's appliers (one UPDATE per device, in the order
+of the batch's events) and the gateway's connection bookkeeping (one multi-row UPDATE, rows locked
+in the plan's order) locked the same `DeviceState` rows in different orders and deadlocked.
+
+1. The real appliers (through `RulesEngine.apply`, two rules stages: batch order reversed and
+   shuffled) and the real bookkeeping (`DeviceDirectory._apply`, shuffled reconnects and
+   disconnects) run at once on 300 devices: no transaction is aborted (no retry, no failure). The
+   same three threads with the writers' previous lock orders deadlock, within the same time.
+2. A deadlock forced on the applier (another transaction holds a row the applier needs, then asks
+   for one the applier holds; its `deadlock_timeout` is longer, so the applier is the one aborted)
+   is retried: the SOS batch's state, life signs and alarms are applied once.
+
+The Django side runs in subprocesses with DATABASE_URL set (the suite's own database may be SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from pingantong.testing.services import require_service
+
+pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]
+
+ROOT = Path(__file__).resolve().parents[3]
+DB_NAME = f"pingantong_deadlock_{os.getpid()}"
+
+ORDER = """
+import json, random, threading, time
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+from pingantong.devices.actions import register_device
+from pingantong.devices.models import DeviceState
+from pingantong.gateway import pipeline
+from pingantong.gateway.listeners.directory import DeviceDirectory
+
+devices = [register_device(protocol="watch", identity=f"6600{i:04d}", device_type="watch") for i in range(N)]
+pks = sorted(d.pk for d in devices)
+identities = [("watch", d.identity) for d in devices]
+TABLE = DeviceState._meta.db_table
+
+
+def run(mode, seconds):
+    stop = time.monotonic() + seconds
+    counts = {"aborted": 0, "failed": 0, "rules_batches": 0, "bookkeeping_batches": 0}
+    lock = threading.Lock()
+    engines, directory = [], DeviceDirectory("node-" + mode)
+
+    def bump(key, n=1):
+        with lock:
+            counts[key] += n
+
+    def rules(order):
+        engine = pipeline.RulesEngine()
+        engines.append(engine)
+        try:
+            while time.monotonic() < stop and not (mode == "previous" and counts["aborted"]):
+                now, ordered = timezone.now(), order(pks)
+                if mode == "fixed":
+                    engine.apply([pipeline.UpdateDeviceState(pk, now, battery_pct=50) for pk in ordered]
+                                 + [pipeline.RecordLifeSign(pk, now, "steps") for pk in ordered])
+                else:  # the appliers' previous order: one UPDATE per device, in the batch's order
+                    try:
+                        with transaction.atomic(), connection.cursor() as cursor:
+                            cursor.executemany(
+                                f'UPDATE "{TABLE}" SET "last_message_at" = %s WHERE "device_id" = %s',
+                                [(now, pk) for pk in ordered],
+                            )
+                    except OperationalError as exc:
+                        bump("aborted" if pipeline.is_transient(exc) else "failed")
+                bump("rules_batches")
+        finally:
+            connection.close()
+
+    def bookkeeping():
+        try:
+            i = 0
+            while time.monotonic() < stop and not (mode == "previous" and counts["aborted"]):
+                shuffled = random.sample(identities, len(identities))
+                held = shuffled if i % 2 == 0 else shuffled[: N // 2]
+                gone = set() if i % 2 == 0 else set(pks[N // 2 :])
+                if mode == "fixed":
+                    directory._apply(held, gone, timezone.now())
+                else:  # the bookkeeping's previous write: one multi-row UPDATE, no lock order
+                    try:
+                        with transaction.atomic():
+                            DeviceState.objects.filter(device_id__in=pks).update(
+                                connected_node="node-previous", connected_since=timezone.now()
+                            )
+                    except OperationalError as exc:
+                        bump("aborted" if pipeline.is_transient(exc) else "failed")
+                bump("bookkeeping_batches")
+                i += 1
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=rules, args=(lambda p: list(reversed(p)),)),
+        threading.Thread(target=rules, args=(lambda p: random.sample(p, len(p)),)),
+        threading.Thread(target=bookkeeping),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if mode == "fixed":
+        counts["aborted"] = sum(e.transient_retries for e in engines) + directory.transient_retries
+        counts["failed"] = sum(e.applier_failures for e in engines)
+    return counts
+
+
+previous = run("previous", 30)
+fixed = run("fixed", SECONDS)
+states = list(DeviceState.objects.filter(device_id__in=pks).values_list("battery_pct", "last_life_sign_source"))
+print(json.dumps({"previous": previous, "fixed": fixed, "states": sorted(set(map(tuple, states)))}))
+"""
+
+FORCED = """
+import json, threading, time
+from datetime import timedelta
+import psycopg
+from django.utils import timezone
+from pingantong.alarms.models import Alarm
+from pingantong.devices.actions import register_device
+from pingantong.devices.models import DeviceEventRecord, DeviceState, LifeSign
+from pingantong.gateway.events import DeviceEvent
+from pingantong.gateway.ingest import FrameIn, store_batch
+from pingantong.gateway.ingest.consumer import RulesConsumer
+
+NODE = "forced"
+devices = [register_device(protocol="watch", identity=f"7700{i}", device_type="watch") for i in range(2)]
+first, second = sorted(d.pk for d in devices)
+now = timezone.now()
+store_batch([
+    FrameIn("watch", b"[SOS]", [DeviceEvent(protocol="watch", device_id=d.identity, message="AL", kind="alarm",
+            alarms=["sos"], battery_pct=40, device_time=now - timedelta(minutes=1))], identity=d.identity)
+    for d in devices
+], NODE)
+out = {}
+ready = threading.Event()
+
+
+def other_transaction():
+    with psycopg.connect(URL) as conn, psycopg.connect(URL, autocommit=True) as watch:
+        conn.execute("SET deadlock_timeout = '10s'")  # the applier (1 s) detects the cycle: its victim
+        conn.execute("SELECT 1 FROM devices_devicestate WHERE device_id = %s FOR UPDATE", [second])
+        ready.set()
+        for _ in range(1000):  # until the applier, holding `first`, waits for `second`
+            if watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()[0]:
+                break
+            time.sleep(0.01)
+        started = time.monotonic()
+        conn.execute("UPDATE devices_devicestate SET signal_pct = 7 WHERE device_id = %s", [first])
+        out["other_waited_s"] = round(time.monotonic() - started, 3)
+        conn.commit()
+
+
+thread = threading.Thread(target=other_transaction)
+thread.start()
+ready.wait()
+consumer = RulesConsumer(NODE)
+out["events"] = consumer.run_once()
+thread.join()
+out.update(
+    retries=consumer.engine.transient_retries,
+    failures=consumer.engine.applier_failures,
+    states=sorted(DeviceState.objects.filter(device_id__in=[first, second]).values_list(
+        "device_id", "battery_pct", "signal_pct", "last_life_sign_source")),
+    life_signs=LifeSign.objects.filter(device_id__in=[first, second], source="sos").count(),
+    alarms=Alarm.objects.filter(device_id__in=[first, second], alarm_type="sos").count(),
+    unprocessed=DeviceEventRecord.objects.filter(gateway_node=NODE, processed_at__isnull=True).count(),
+    first=first,
+)
+print(json.dumps(out, default=list))
+"""
+
+
+def _script(env: dict[str, str], code: str, **values: object) -> dict:
+    prelude = "import django; django.setup()\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def pg(tmp_path_factory):
+    import psycopg
+
+    url = urllib.parse.urlparse(require_service("postgres"))
+    admin = {
+        "host": url.hostname or "127.0.0.1",
+        "port": url.port or 5432,
+        "user": url.username or "postgres",
+    }
+    if url.password:
+        admin["password"] = url.password
+    with psycopg.connect(**admin, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    auth = f"{admin['user']}{':' + url.password if url.password else ''}@"
+    database_url = f"postgres://{auth}{admin['host']}:{admin['port']}/{DB_NAME}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "pingantong.settings.test",
+        "PINGANTONG_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        "DATABASE_URL": database_url,
+        "PINGANTONG_DEMO": "0",
+        "REDIS_URL": "",
+        "MQTT_URL": "",
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pingantong.cli", "migrate", "-v0"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        yield env, database_url
+    finally:
+        with psycopg.connect(**admin, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+def test_appliers_and_bookkeeping_in_opposite_orders_never_deadlock(pg):
+    env, _url = pg
+    result = _script(env, ORDER, N=300, SECONDS=8.0)
+    previous, fixed = result["previous"], result["fixed"]
+    # The workload does make the previous lock orders deadlock (else the next check proves nothing).
+    assert previous["aborted"] >= 1, previous
+    # The real writers, in one lock order, over many overlapping batches: nothing aborted.
+    assert fixed["rules_batches"] >= 4 and fixed["bookkeeping_batches"] >= 4, fixed
+    assert fixed["aborted"] == 0 and fixed["failed"] == 0, fixed
+    assert result["states"] == [[50, "steps"]], "every device's state and life sign were applied"
+
+
+def test_a_deadlock_forced_on_the_applier_is_retried_and_the_sos_applied_once(pg):
+    env, url = pg
+    out = _script(env, FORCED, URL=url)
+    assert out["events"] == 2
+    assert out["other_waited_s"] >= 0.5, "the other transaction waited for the applier: a real cycle"
+    assert out["retries"] >= 1, out
+    assert out["failures"] == 0, out
+    assert out["life_signs"] == 2 and out["alarms"] == 2, out
+    assert out["unprocessed"] == 0
+    states = {row[0]: row[1:] for row in out["states"]}
+    assert states[out["first"]] == [40, 7, "sos"], "the other transaction's write and the applier's both kept"
+    assert all(battery == 40 and source == "sos" for battery, _signal, source in states.values())

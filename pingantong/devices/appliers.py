@@ -12,13 +12,16 @@ blind-area data of the previous client) do not move the state: they are not the 
 Lock order (decision 0112): rows are written in ascending `device_id`, as the gateway's connection
 bookkeeping locks them, so the rules stage and a mass reconnect never wait on each other in a
 cycle; the life-sign history (whose foreign key share-locks the `Device` row) is inserted before
-the state rows are locked, as rebinding a device locks `Device` before `DeviceState`. The rules
-engine retries an applier's transaction aborted by a deadlock all the same (`atomic_retrying`).
+the state rows are locked, as rebinding a device locks `Device` before `DeviceState` — with the
+foreign-key checks made at once (`SET CONSTRAINTS ALL IMMEDIATE`; Django's are deferred to COMMIT,
+after the state rows would be locked). The rules engine retries an applier's transaction aborted
+by a deadlock all the same (`atomic_retrying`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +33,23 @@ from pingantong.devices.models import Device, DeviceState, LifeSign
 from pingantong.gateway.pipeline import LIFE_SIGN_HISTORY_SPACING, RecordLifeSign, UpdateDeviceState
 
 _T = DeviceState._meta.db_table
+
+
+@contextlib.contextmanager
+def foreign_keys_checked_now() -> Iterator[None]:
+    """PostgreSQL: inside the block, check foreign keys at each statement's end, not at COMMIT
+    (Django creates them DEFERRABLE INITIALLY DEFERRED). A check share-locks the referenced `Device`
+    row; deferred to COMMIT it came after the transaction's `DeviceState` row locks, the reverse of
+    rebinding's order (Device, then DeviceState), and the two deadlocked (decision 0112). Deferred
+    again after the block, for the rest of an enclosing transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _ensure_rows(cursor: Any, device_pks: set[int], now: Any) -> None:
@@ -106,7 +126,8 @@ def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
                 pk,
             )
         )
-    with connection.cursor() as cursor:
+    # A row created here share-locks its Device row at once, before the state rows are locked.
+    with foreign_keys_checked_now(), connection.cursor() as cursor:
         _ensure_rows(cursor, set(merged), now)
         cursor.executemany(STATE_SQL, rows)
 
@@ -167,9 +188,10 @@ def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
     for pk, d in sorted(latest.items()):  # ascending device_id: the global lock order
         at = adapt(d.occurred_at)
         rows.append((at, d.source, at, at, pk, at))
-    # History first: its foreign key share-locks each Device row, which rebinding locks before the
-    # DeviceState row; taken after the state rows, the two could wait on each other.
-    LifeSign.objects.bulk_create(history)
-    with connection.cursor() as cursor:
-        _ensure_rows(cursor, set(latest), adapt(timezone.now()))
-        cursor.executemany(LIFE_SQL, rows)
+    # History first, its foreign keys checked at once: the check share-locks each Device row, which
+    # rebinding locks before the DeviceState row; taken after the state rows, the two could deadlock.
+    with foreign_keys_checked_now():
+        LifeSign.objects.bulk_create(history)
+        with connection.cursor() as cursor:
+            _ensure_rows(cursor, set(latest), adapt(timezone.now()))
+            cursor.executemany(LIFE_SQL, rows)

@@ -118,6 +118,12 @@ class DeviceDirectory:
     def _bookkeep(self, held: list[int], released: list[int], now: datetime) -> None:
         """Mark `held` as this node's and clear `released` if still ours, in one transaction that
         locks the rows in ascending device_id (both lists come sorted)."""
+        from pingantong.devices.appliers import foreign_keys_checked_now
+
+        with foreign_keys_checked_now():  # a created row share-locks its Device row now, not at COMMIT
+            self._write_states(held, released, now)
+
+    def _write_states(self, held: list[int], released: list[int], now: datetime) -> None:
         from pingantong.devices.models import DeviceState
 
         if held:

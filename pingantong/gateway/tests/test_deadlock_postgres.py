@@ -262,3 +262,59 @@ def test_a_deadlock_forced_on_the_applier_is_retried_and_the_sos_applied_once(pg
     states = {row[0]: row[1:] for row in out["states"]}
     assert states[out["first"]] == [40, 7, "sos"], "the other transaction's write and the applier's both kept"
     assert all(battery == 40 and source == "sos" for battery, _signal, source in states.values())
+
+
+REBIND = """
+import json, threading, time
+import psycopg
+from django.db import connection, transaction
+from django.utils import timezone
+from pingantong.devices.actions import _lock_client_id, _start_binding, register_device
+from pingantong.devices.models import DeviceState, LifeSign
+from pingantong.gateway import pipeline
+
+device = register_device(protocol="watch", identity="78000001", device_type="watch")
+out = {}
+
+
+def applier():
+    try:
+        engine = pipeline.RulesEngine()
+        engine.apply([pipeline.RecordLifeSign(device.pk, timezone.now(), "sos")])
+        out.update(retries=engine.transient_retries, failures=engine.applier_failures)
+    finally:
+        connection.close()
+
+
+thread = threading.Thread(target=applier)
+with psycopg.connect(URL, autocommit=True) as watch:
+    # bind_device's locks, by its own functions: Device FOR UPDATE, then the DeviceState row.
+    with transaction.atomic():
+        _lock_client_id(device)
+        thread.start()
+        for _ in range(1000):  # until the applier waits (for the Device row, to insert its history)
+            if watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()[0]:
+                break
+            time.sleep(0.01)
+        started = time.monotonic()
+        _start_binding(device_pk=device.pk, previous_client_id=None, now=timezone.now())
+        out["binding_waited_s"] = round(time.monotonic() - started, 3)
+thread.join()
+out["life_signs"] = LifeSign.objects.filter(device=device, source="sos").count()
+out["state_source"] = DeviceState.objects.get(device=device).last_life_sign_source
+print(json.dumps(out))
+"""
+
+
+def test_rebinding_and_the_life_sign_applier_take_device_before_device_state(pg):
+    """The applier inserts the SOS's history (share-locking the Device row) before it locks the
+    state row, as rebinding locks Device, then DeviceState: the two wait, never in a cycle."""
+    env, url = pg
+    out = _script(env, REBIND, URL=url)
+    assert out["retries"] == 0 and out["failures"] == 0, out
+    assert out["binding_waited_s"] < 0.5, "the binding did not wait for a row the applier held"
+    # The SOS happened before the new binding: kept in the history, not moving the state (0111).
+    assert out["life_signs"] == 1 and out["state_source"] == "", out

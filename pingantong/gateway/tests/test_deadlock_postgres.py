@@ -18,21 +18,14 @@ The Django side runs in subprocesses with DATABASE_URL set (the suite's own data
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import urllib.parse
-from pathlib import Path
 
 import pytest
 
-from pingantong.testing.services import require_service
+from pingantong.testing.scratch_postgres import scratch_postgres
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]
 
-ROOT = Path(__file__).resolve().parents[3]
-DB_NAME = f"pingantong_deadlock_{os.getpid()}"
 
 ORDER = """
 import json, random, threading, time
@@ -187,60 +180,15 @@ print(json.dumps(out, default=list))
 """
 
 
-def _script(env: dict[str, str], code: str, **values: object) -> dict:
-    prelude = "import django; django.setup()\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
-    done = subprocess.run(
-        [sys.executable, "-c", prelude + code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory):
-    import psycopg
-
-    url = urllib.parse.urlparse(require_service("postgres"))
-    admin = {
-        "host": url.hostname or "127.0.0.1",
-        "port": url.port or 5432,
-        "user": url.username or "postgres",
-    }
-    if url.password:
-        admin["password"] = url.password
-    with psycopg.connect(**admin, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    auth = f"{admin['user']}{':' + url.password if url.password else ''}@"
-    database_url = f"postgres://{auth}{admin['host']}:{admin['port']}/{DB_NAME}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "pingantong.settings.test",
-        "PINGANTONG_VAR_DIR": str(tmp_path_factory.mktemp("var")),
-        "DATABASE_URL": database_url,
-        "PINGANTONG_DEMO": "0",
-        "REDIS_URL": "",
-        "MQTT_URL": "",
-    }
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "pingantong.cli", "migrate", "-v0"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        yield env, database_url
-    finally:
-        with psycopg.connect(**admin, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    with scratch_postgres(f"pingantong_deadlock_{os.getpid()}", tmp_path_factory.mktemp("var")) as db:
+        db.manage("migrate", "-v0")
+        yield db
 
 
 def test_appliers_and_bookkeeping_in_opposite_orders_never_deadlock(pg):
-    env, _url = pg
-    result = _script(env, ORDER, N=300, SECONDS=8.0)
+    result = pg.script(ORDER, N=300, SECONDS=8.0)
     previous, fixed = result["previous"], result["fixed"]
     # The workload does make the previous lock orders deadlock (else the next check proves nothing).
     assert previous["aborted"] >= 1, previous
@@ -251,8 +199,7 @@ def test_appliers_and_bookkeeping_in_opposite_orders_never_deadlock(pg):
 
 
 def test_a_deadlock_forced_on_the_applier_is_retried_and_the_sos_applied_once(pg):
-    env, url = pg
-    out = _script(env, FORCED, URL=url)
+    out = pg.script(FORCED, URL=pg.url)
     assert out["events"] == 2
     assert out["other_waited_s"] >= 0.5, "the other transaction waited for the applier: a real cycle"
     assert out["retries"] >= 1, out
@@ -312,8 +259,7 @@ print(json.dumps(out))
 def test_rebinding_and_the_life_sign_applier_take_device_before_device_state(pg):
     """The applier inserts the SOS's history (share-locking the Device row) before it locks the
     state row, as rebinding locks Device, then DeviceState: the two wait, never in a cycle."""
-    env, url = pg
-    out = _script(env, REBIND, URL=url)
+    out = pg.script(REBIND, URL=pg.url)
     assert out["retries"] == 0 and out["failures"] == 0, out
     assert out["binding_waited_s"] < 0.5, "the binding did not wait for a row the applier held"
     # The SOS happened before the new binding: kept in the history, not moving the state (0111).

@@ -15,21 +15,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import urllib.parse
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from pingantong.gateway.partitions import MONTHS_AHEAD, PARTITIONED, add_months, month_start
-from pingantong.testing.services import require_service
+from pingantong.testing.scratch_postgres import scratch_postgres
 
 pytestmark = pytest.mark.timeout(600)
 
-ROOT = Path(__file__).resolve().parents[3]
-DB_NAME = f"pingantong_partitions_{os.getpid()}"
 NOW = datetime.now(UTC)
 AGES_DAYS = (100, 40, 0)  # rows received 100 days ago, 40 days ago and now
 
@@ -86,69 +80,17 @@ print(json.dumps({"raw": raw_part, "position": position_part, "plans": plans}))
 """
 
 
-def _env(url: urllib.parse.ParseResult, var_dir: Path) -> dict[str, str]:
-    auth = f"{url.username or 'postgres'}{':' + url.password if url.password else ''}@"
-    netloc = url.netloc.rsplit("@", 1)[-1]
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "pingantong.settings.test",
-        "PINGANTONG_VAR_DIR": str(var_dir),
-        "DATABASE_URL": f"postgres://{auth}{netloc}/{DB_NAME}",
-        "PINGANTONG_DEMO": "0",
-        "REDIS_URL": "",
-        "MQTT_URL": "",
-    }
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "pingantong.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
-def _script(env: dict[str, str], code: str, **values: object) -> dict:
-    prelude = "import django; django.setup()\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
-    done = subprocess.run(
-        [sys.executable, "-c", prelude + code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory):
     import psycopg
 
-    url = urllib.parse.urlparse(require_service("postgres"))
-    admin = {
-        "host": url.hostname or "127.0.0.1",
-        "port": url.port or 5432,
-        "user": url.username or "postgres",
-    }
-    if url.password:
-        admin["password"] = url.password
-    with psycopg.connect(**admin, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    env = _env(url, tmp_path_factory.mktemp("var"))
-    _manage(env, "migrate", "-v0")  # partitioned from the start
-    _manage(env, "migrate", "gateway", "0001", "-v0")  # back to plain tables (the reverse migration)
-    filled = _script(env, FILL, AGES=list(AGES_DAYS))
-    _manage(env, "migrate", "-v0")  # forward again, now over existing rows
-    conn = psycopg.connect(**admin, dbname=DB_NAME, autocommit=True)
-    try:
-        yield env, conn, filled
-    finally:
-        conn.close()
-        with psycopg.connect(**admin, dbname="postgres", autocommit=True) as admin_conn:
-            admin_conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    with scratch_postgres(f"pingantong_partitions_{os.getpid()}", tmp_path_factory.mktemp("var")) as db:
+        db.manage("migrate", "-v0")  # partitioned from the start
+        db.manage("migrate", "gateway", "0001", "-v0")  # back to plain tables (the reverse migration)
+        filled = db.script(FILL, AGES=list(AGES_DAYS))
+        db.manage("migrate", "-v0")  # forward again, now over existing rows
+        with psycopg.connect(**db.admin, dbname=db.name, autocommit=True) as conn:
+            yield db, conn, filled
 
 
 def _attached(conn, table: str) -> list[str]:
@@ -165,7 +107,7 @@ def _month(table: str, moment: datetime) -> str:
 
 
 def test_migration_keeps_every_row_and_puts_it_in_its_months_partition(pg):
-    _env, conn, filled = pg
+    _db, conn, filled = pg
     for table in PARTITIONED:
         kind = conn.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [table]).fetchone()[0]
         assert kind == "p", f"{table} is not partitioned"
@@ -197,8 +139,8 @@ def test_migration_keeps_every_row_and_puts_it_in_its_months_partition(pg):
 
 
 def test_ingest_inserts_land_in_the_current_month_and_ids_continue(pg):
-    env, _conn, filled = pg
-    result = _script(env, INGEST)
+    db, _conn, filled = pg
+    result = db.script(INGEST)
     raw_partition, raw_id = result["raw"]
     assert raw_partition == _month("devices_rawframe", NOW)
     assert raw_id > max(ids[0] for ids in filled["ids"].values())  # the sequence moved on with the copy
@@ -214,7 +156,7 @@ def test_ingest_inserts_land_in_the_current_month_and_ids_continue(pg):
 
 
 def test_creating_partitions_ahead_is_idempotent_and_rescues_rows_from_the_default(pg):
-    env, conn, _filled = pg
+    db, conn, _filled = pg
     far = add_months(month_start(NOW), MONTHS_AHEAD + 2)  # beyond every partition created so far
     conn.execute(
         "INSERT INTO devices_vitalsrecord (device_id, recorded_at, received_at, heart_rate_bpm) "
@@ -225,25 +167,25 @@ def test_creating_partitions_ahead_is_idempotent_and_rescues_rows_from_the_defau
         "SELECT tableoid::regclass::text FROM devices_vitalsrecord WHERE heart_rate_bpm = 71"
     )
     assert stray.fetchone() == ("devices_vitalsrecord_default",)
-    first = json.loads(_manage(env, "telemetry_partitions", "--ahead", str(MONTHS_AHEAD + 2)))
+    first = json.loads(db.manage("telemetry_partitions", "--ahead", str(MONTHS_AHEAD + 2)))
     months = {f"p{add_months(month_start(NOW), m):%Y%m}" for m in (MONTHS_AHEAD + 1, MONTHS_AHEAD + 2)}
     assert sorted(first["created"]) == sorted(f"{t}_{m}" for t in PARTITIONED for m in months)
     moved = conn.execute(
         "SELECT tableoid::regclass::text FROM devices_vitalsrecord WHERE heart_rate_bpm = 71"
     )
     assert moved.fetchone() == (f"devices_vitalsrecord_p{far:%Y%m}",)
-    again = json.loads(_manage(env, "telemetry_partitions", "--ahead", str(MONTHS_AHEAD + 2)))
+    again = json.loads(db.manage("telemetry_partitions", "--ahead", str(MONTHS_AHEAD + 2)))
     assert again == {"created": [], "dropped": []}
 
 
 def test_retention_detaches_and_drops_only_whole_expired_months(pg):
-    env, conn, _filled = pg
+    db, conn, _filled = pg
     later = NOW + timedelta(days=200)  # positions keep 180 days, events 730, vitals 730
     before = {t: set(_attached(conn, t)) for t in PARTITIONED}
     oldest_position = _month("devices_positionrecord", NOW - timedelta(days=100))
     # --detach-only first: the month leaves the table but its rows are kept for archiving.
     detached = json.loads(
-        _manage(env, "telemetry_partitions", "--drop-expired", "--detach-only", "--now", later.isoformat())
+        db.manage("telemetry_partitions", "--drop-expired", "--detach-only", "--now", later.isoformat())
     )
     assert oldest_position in detached["dropped"]
     assert oldest_position not in _attached(conn, "devices_positionrecord")
@@ -251,9 +193,7 @@ def test_retention_detaches_and_drops_only_whole_expired_months(pg):
     conn.execute(f'DROP TABLE "{oldest_position}"')  # what an operator does after archiving
     # Then a real drop at an even later date: raw frames (180 days) go too, events stay (2 years).
     much_later = NOW + timedelta(days=260)
-    dropped = json.loads(
-        _manage(env, "telemetry_partitions", "--drop-expired", "--now", much_later.isoformat())
-    )
+    dropped = json.loads(db.manage("telemetry_partitions", "--drop-expired", "--now", much_later.isoformat()))
     cutoff_positions = much_later - timedelta(days=180)
     for name in dropped["dropped"]:
         assert conn.execute("SELECT to_regclass(%s)", [name]).fetchone() == (None,)

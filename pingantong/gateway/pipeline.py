@@ -390,27 +390,13 @@ class RulesEngine:
 
 
 def recover_unprocessed(engine: RulesEngine, *, gateway_node: str, limit: int = 5000) -> int:
-    """Run the rules on events this node stored but did not process (a crash after commit)."""
-    from pingantong.devices.models import DeviceEventRecord
-    from pingantong.gateway.ingest import event_from_record
+    """Run the rules on events this node stored but did not process (a crash after commit): the
+    rules process's own reading of the backlog (oldest id first), applied here in-thread."""
+    from pingantong.gateway.ingest.consumer import RulesConsumer
 
+    backlog = RulesConsumer(gateway_node, engine, batch=limit)
     total = 0
-    while True:
-        rows = list(
-            DeviceEventRecord.objects.filter(gateway_node=gateway_node, processed_at__isnull=True)
-            .select_related("device", "device__device_type")
-            .order_by("pk")[:limit]
-        )
-        if not rows:
-            return total
-        engine.process(
-            StoredEvent(
-                event_from_record(r),
-                r.pk,
-                r.received_at,
-                DeviceRef.of(r.device) if r.device is not None else None,
-                gateway_node,
-            )
-            for r in rows
-        )
-        total += len(rows)
+    while items := backlog.pending():
+        engine.process(items)
+        total += len(items)
+    return total

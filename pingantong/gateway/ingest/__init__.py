@@ -40,7 +40,6 @@ __all__ = [
     "Ingestor",
     "StorageError",
     "Stored",
-    "event_from_record",
     "event_from_values",
     "rules_mode",
     "store_batch",
@@ -57,23 +56,6 @@ class StorageError(RuntimeError):
 
 
 StoreFn = Callable[[Sequence[FrameIn], str], tuple[list[Stored], list[StoredEvent]]]
-
-
-def event_from_record(record: Any) -> DeviceEvent:
-    """Rebuild the DeviceEvent from its stored JSON (recovery after a crash)."""
-    return event_from_values(
-        {
-            "protocol": record.protocol,
-            "device_identity": record.device_identity,
-            "message": record.message,
-            "kind": record.kind,
-            "device_time": record.device_time,
-            "alarms": record.alarms,
-            "archived": record.archived,
-            "serial": record.serial,
-            "payload": record.payload,
-        }
-    )
 
 
 def event_from_values(values: dict[str, Any]) -> DeviceEvent:

@@ -32,6 +32,7 @@ import pytest
 
 from pingantong.demo.simulator import frames
 from pingantong.demo.simulator.frames import Fix
+from pingantong.testing.scratch_postgres import scratch_postgres
 from pingantong.testing.services import require_service
 
 pytestmark = pytest.mark.timeout(300)
@@ -76,16 +77,7 @@ def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 90
 
 @pytest.fixture
 def scaled_env(tmp_path):
-    import psycopg
-
-    pg = urllib.parse.urlparse(require_service("postgres"))
     redis_url = urllib.parse.urlparse(require_service("redis"))
-    admin = {"host": pg.hostname or "127.0.0.1", "port": pg.port or 5432, "user": pg.username or "postgres"}
-    if pg.password:
-        admin["password"] = pg.password
-    with psycopg.connect(**admin, dbname=pg.path.lstrip("/") or "postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
     redis = f"redis://{redis_url.hostname}:{redis_url.port or 6379}/{REDIS_DB}"
     import redis as redis_lib
 
@@ -93,25 +85,15 @@ def scaled_env(tmp_path):
     var = tmp_path / "var"
     var.mkdir()
     (var / "secret_key").write_text("scaled-mode-test-secret-" + "x" * 40)  # one key for all processes
-    netloc = pg.netloc.rsplit("@", 1)[-1] if "@" in pg.netloc else pg.netloc
-    auth = f"{pg.username or 'postgres'}{':' + pg.password if pg.password else ''}@"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "pingantong.settings.local",
-        "DATABASE_URL": f"postgres://{auth}{netloc}/{DB_NAME}",
-        "REDIS_URL": redis,
-        "PINGANTONG_VAR_DIR": str(var),
-        "PINGANTONG_DEMO": "0",
-        "PINGANTONG_MQTT_PORT": "0",
-        "MQTT_URL": "",
-        "PINGANTONG_LOG_LEVEL": "INFO",
-    }
-    yield env, tmp_path
-    with (
-        contextlib.suppress(Exception),
-        psycopg.connect(**admin, dbname=pg.path.lstrip("/") or "postgres", autocommit=True) as conn,
-    ):
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    with scratch_postgres(DB_NAME, var) as db:
+        env = {
+            **db.env,
+            "DJANGO_SETTINGS_MODULE": "pingantong.settings.local",
+            "REDIS_URL": redis,
+            "PINGANTONG_MQTT_PORT": "0",
+            "PINGANTONG_LOG_LEVEL": "INFO",
+        }
+        yield env, tmp_path
 
 
 class Processes:

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max
 from django.utils import timezone
 
 from pingantong.devices.models import Device, DeviceState, LifeSign
+from pingantong.gateway.ingest.store import datetime_adapter
 from pingantong.gateway.pipeline import LIFE_SIGN_HISTORY_SPACING, RecordLifeSign, UpdateDeviceState
 
 _T = DeviceState._meta.db_table
@@ -53,6 +53,8 @@ def foreign_keys_checked_now() -> Iterator[None]:
 
 
 def _ensure_rows(cursor: Any, device_pks: set[int], now: Any) -> None:
+    """Create the state rows of these devices where missing (a device created outside
+    `register_device`). Called only when an UPDATE found fewer rows than devices."""
     cursor.executemany(
         f'INSERT INTO "{_T}" ("device_id", "position_valid", "last_life_sign_source", "connected_node", '  # noqa: S608 - table names from model meta, values bound
         '"updated_at") VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING',
@@ -70,13 +72,18 @@ _FIX = (
 )
 """A fix is taken when newer than the stored one and not from before the current binding."""
 
+_LATEST = '%s IS NOT NULL AND ("last_message_at" IS NULL OR "last_message_at" <= %s)'
+"""A reading (battery, signal, steps) is taken only from a message received no earlier than the
+last one applied: the priority lane runs an SOS ahead of the older reports queued before it, and
+those must not put an older battery or step count back over it (S01, decision 0113)."""
+
 STATE_SQL = (
     f'UPDATE "{_T}" SET '  # noqa: S608 - table names from model meta, values bound
     f'"last_message_at" = {_newer("last_message_at")}, '
     f'"last_device_seen_at" = {_newer("last_device_seen_at")}, '
-    '"battery_pct" = COALESCE(%s, "battery_pct"), '
-    '"signal_pct" = COALESCE(%s, "signal_pct"), '
-    '"steps" = COALESCE(%s, "steps"), '
+    f'"battery_pct" = CASE WHEN {_LATEST} THEN %s ELSE "battery_pct" END, '
+    f'"signal_pct" = CASE WHEN {_LATEST} THEN %s ELSE "signal_pct" END, '
+    f'"steps" = CASE WHEN {_LATEST} THEN %s ELSE "steps" END, '
     f'"latitude" = CASE WHEN {_FIX} THEN %s ELSE "latitude" END, '
     f'"longitude" = CASE WHEN {_FIX} THEN %s ELSE "longitude" END, '
     f'"position_valid" = CASE WHEN {_FIX} THEN %s ELSE "position_valid" END, '
@@ -86,21 +93,37 @@ STATE_SQL = (
 )
 
 
+def _reading(value: tuple[int, datetime] | None, adapt: Any) -> tuple[Any, Any, Any]:
+    """The three parameters of a `_LATEST` column: value, time of its message, value."""
+    if value is None:
+        return (None, None, None)
+    return (value[0], adapt(value[1]), value[0])
+
+
 def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
     """Coalesce a batch's decisions per device (in order), then one UPDATE per device."""
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = datetime_adapter()
     merged: dict[int, dict[str, Any]] = {}
     for d in decisions:
-        m = merged.setdefault(
-            d.device_pk, {"seen": d.seen_at, "battery": None, "signal": None, "steps": None, "position": None}
-        )
-        m["seen"] = max(m["seen"], d.seen_at)
-        if d.battery_pct is not None:
-            m["battery"] = max(0, min(100, d.battery_pct))
-        if d.signal_pct is not None:
-            m["signal"] = max(0, min(100, d.signal_pct))
-        if d.steps is not None:
-            m["steps"] = max(0, d.steps)
+        seen = d.seen_at
+        m = merged.get(d.device_pk)
+        if m is None:
+            m = merged[d.device_pk] = {
+                "seen": seen,
+                "battery": None,
+                "signal": None,
+                "steps": None,
+                "position": None,
+            }
+        elif seen > m["seen"]:
+            m["seen"] = seen
+        # Each reading with the time of the message that carried it; the latest message wins.
+        if d.battery_pct is not None and (m["battery"] is None or seen >= m["battery"][1]):
+            m["battery"] = (max(0, min(100, d.battery_pct)), seen)
+        if d.signal_pct is not None and (m["signal"] is None or seen >= m["signal"][1]):
+            m["signal"] = (max(0, min(100, d.signal_pct)), seen)
+        if d.steps is not None and (m["steps"] is None or seen >= m["steps"][1]):
+            m["steps"] = (max(0, d.steps), seen)
         if d.position is not None and (m["position"] is None or d.position[3] >= m["position"][3]):
             m["position"] = d.position
     now = adapt(timezone.now())
@@ -115,9 +138,9 @@ def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
                 seen,
                 seen,
                 seen,
-                m["battery"],
-                m["signal"],
-                m["steps"],
+                *_reading(m["battery"], adapt),
+                *_reading(m["signal"], adapt),
+                *_reading(m["steps"], adapt),
                 *(at_db, at_db, at_db, lat),
                 *(at_db, at_db, at_db, lon),
                 *(at_db, at_db, at_db, valid),
@@ -126,10 +149,21 @@ def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
                 pk,
             )
         )
-    # A row created here share-locks its Device row at once, before the state rows are locked.
-    with foreign_keys_checked_now(), connection.cursor() as cursor:
-        _ensure_rows(cursor, set(merged), now)
-        cursor.executemany(STATE_SQL, rows)
+    _update_rows(STATE_SQL, rows, set(merged), now)
+
+
+def _update_rows(sql: str, rows: list[tuple], device_pks: set[int], now: Any) -> None:
+    """One UPDATE per device (executemany); when some state rows do not exist yet (rowcount short:
+    a device created outside `register_device`), create them and run the UPDATEs again (they are
+    idempotent: each column only moves forward). The common case costs no look-up and no INSERT."""
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+        if cursor.rowcount >= len(rows):
+            return
+        # A row created here share-locks its Device row at once (decision 0112).
+        with foreign_keys_checked_now():
+            _ensure_rows(cursor, device_pks, now)
+        cursor.executemany(sql, rows)
 
 
 LIFE_SQL = (
@@ -143,55 +177,79 @@ LIFE_SQL = (
 in the history but does not move the state: it proves nothing of the client bound now."""
 
 
-def _bindings(device_pks: list[int]) -> dict[int, tuple[Any, datetime | None]]:
-    """(bound client, binding time) of each device, to name the client of each history row."""
-    return {
-        pk: (client_id, bound_at)
-        for pk, client_id, bound_at in Device.objects.filter(pk__in=device_pks).values_list(
-            "pk", "client_id", "state__bound_at"
-        )
-    }
+def _life_facts(
+    cursor: Any, device_pks: list[int]
+) -> dict[int, tuple[Any, datetime | None, datetime | None]]:
+    """(bound client, binding time, last history row's time) of each device, in one statement:
+    the client names each history row, the two times decide whether a sign is logged."""
+    d_meta, s_meta, l_meta = Device._meta, DeviceState._meta, LifeSign._meta
+    sql = (
+        'SELECT d."id", d."client_id", s."bound_at", '  # noqa: S608 - table names from model meta, values bound
+        f'(SELECT MAX(l."occurred_at") FROM "{l_meta.db_table}" l WHERE l."device_id" = d."id") '
+        f'FROM "{d_meta.db_table}" d '
+        f'LEFT JOIN "{s_meta.db_table}" s ON s."device_id" = d."id" WHERE d."id" IN '
+    )
+    out: dict[int, tuple[Any, datetime | None, datetime | None]] = {}
+    for start in range(0, len(device_pks), 900):
+        chunk = device_pks[start : start + 900]
+        cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+        for pk, client_id, bound_at, logged in cursor.fetchall():
+            out[pk] = (client_id, _aware(bound_at), _aware(logged))
+    return out
+
+
+def _aware(value: Any) -> datetime | None:
+    """A datetime as a raw cursor returns it: aware (PostgreSQL), naive UTC, or text (SQLite)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+_HISTORY_SQL = (
+    f'INSERT INTO "{LifeSign._meta.db_table}" '  # noqa: S608 - table names from model meta, values bound
+    '("device_id", "client_id", "occurred_at", "source", "event_id") VALUES (%s, %s, %s, %s, %s)'
+)
 
 
 def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
     """Move `last_life_sign_at` forward and keep a thinned history (`LifeSign`; every SOS kept)."""
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = datetime_adapter()
     latest: dict[int, RecordLifeSign] = {}
     for d in decisions:
         if d.device_pk not in latest or d.occurred_at >= latest[d.device_pk].occurred_at:
             latest[d.device_pk] = d
-    last_logged: dict[int, datetime | None] = dict(
-        LifeSign.objects.filter(device_id__in=list(latest))
-        .values("device_id")
-        .annotate(last=Max("occurred_at"))
-        .values_list("device_id", "last")
-    )
-    bindings = _bindings(list(latest))
-    history: list[LifeSign] = []
-    for d in decisions:
-        logged = last_logged.get(d.device_pk)
-        client_id, bound_at = bindings.get(d.device_pk, (None, None))
-        if bound_at is not None and logged is not None and logged < bound_at <= d.occurred_at:
-            logged = None  # the new client's history starts with their first sign, not thinned away
-        if d.source == "sos" or logged is None or d.occurred_at - logged >= LIFE_SIGN_HISTORY_SPACING:
-            history.append(
-                LifeSign(
-                    device_id=d.device_pk,
-                    client_id=client_id if bound_at is None or d.occurred_at >= bound_at else None,
-                    occurred_at=d.occurred_at,
-                    source=d.source,
-                    event_id=d.event_id,
+    pks = sorted(latest)
+    with connection.cursor() as cursor:
+        facts = _life_facts(cursor, pks)
+        last_logged = {pk: fact[2] for pk, fact in facts.items()}
+        history: list[tuple] = []
+        for d in decisions:
+            logged = last_logged.get(d.device_pk)
+            client_id, bound_at, _ = facts.get(d.device_pk, (None, None, None))
+            if bound_at is not None and logged is not None and logged < bound_at <= d.occurred_at:
+                logged = None  # the new client's history starts with their first sign, not thinned away
+            if d.source == "sos" or logged is None or d.occurred_at - logged >= LIFE_SIGN_HISTORY_SPACING:
+                history.append(
+                    (
+                        d.device_pk,
+                        client_id if bound_at is None or d.occurred_at >= bound_at else None,
+                        adapt(d.occurred_at),
+                        d.source,
+                        d.event_id,
+                    )
                 )
-            )
-            last_logged[d.device_pk] = d.occurred_at if logged is None else max(logged, d.occurred_at)
+                last_logged[d.device_pk] = d.occurred_at if logged is None else max(logged, d.occurred_at)
+        if history:
+            # History first, its foreign keys checked at once: the check share-locks each Device
+            # row, which rebinding locks before the DeviceState row; taken after the state rows,
+            # the two could deadlock (decision 0112).
+            with foreign_keys_checked_now():
+                cursor.executemany(_HISTORY_SQL, history)
     rows = []
-    for pk, d in sorted(latest.items()):  # ascending device_id: the global lock order
+    for pk in pks:  # ascending device_id: the global lock order
+        d = latest[pk]
         at = adapt(d.occurred_at)
         rows.append((at, d.source, at, at, pk, at))
-    # History first, its foreign keys checked at once: the check share-locks each Device row, which
-    # rebinding locks before the DeviceState row; taken after the state rows, the two could deadlock.
-    with foreign_keys_checked_now():
-        LifeSign.objects.bulk_create(history)
-        with connection.cursor() as cursor:
-            _ensure_rows(cursor, set(latest), adapt(timezone.now()))
-            cursor.executemany(LIFE_SQL, rows)
+    _update_rows(LIFE_SQL, rows, set(pks), adapt(timezone.now()))

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -300,8 +301,47 @@ def unregister(fn: Callable[..., Any]) -> None:
 # --- Engine ------------------------------------------------------------------------------------
 
 
+URGENT_ALARMS: frozenset[str] = frozenset({"sos", "fall", "smoke", "gas"})
+"""Alarm kinds that jump the rules stage's backlog (S01, decision 0113): the alarm centre's
+priority-1 types — a call for help, a fall, fire, gas — where seconds of queueing behind ordinary
+positions are seconds of someone's emergency. Not `removed`, geofence or vitals (priority 2-3:
+they wait their turn like any event), nor signals."""
+
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 60.0
+"""A failed applier's decisions are applied again after 1 s, doubling up to once a minute, for as
+long as it takes; their events stay unprocessed meanwhile (decision 0113)."""
+
+
+def is_urgent(event: DeviceEvent) -> bool:
+    """True for an event carrying an alarm of `URGENT_ALARMS` (the rules' priority lane)."""
+    alarms = event.alarms
+    return bool(alarms) and not URGENT_ALARMS.isdisjoint(alarms)
+
+
+@dataclass(slots=True)
+class _Failed:
+    """One event's decisions whose applier failed (after its transient retries), kept to be applied
+    again; the event is marked processed only once all of them are applied."""
+
+    pending: list[tuple[_Applier, Decision]]
+    attempts: int = 1
+    next_at: float = 0.0
+
+
 class RulesEngine:
-    """Runs every rule on every event in order, then every applier; marks the events processed."""
+    """Runs every rule on every event in order, then every applier; marks the events processed.
+
+    Two extra paths keep a call for help from waiting (S01, decision 0113):
+    - `process_urgent(items)` runs the urgent events of `items` (`is_urgent`) at once, out of
+      order, ahead of any backlog; `process` later skips them (they are remembered here, and in the
+      rules process marked `processed_at` before the backlog is read). Processing them early is
+      safe because the device-state appliers only move facts forward (an older event processed
+      later does not overwrite the SOS's position, battery, signal, steps or life sign);
+    - an applier that fails after its transient retries does not lose its decisions: their events
+      stay unprocessed and the decisions are applied again with a growing pause
+      (`retry_failed`, also called at each `process`), so a stored SOS is never silently dropped.
+    """
 
     def __init__(self) -> None:
         self.steps: dict[int, int] = {}  # last steps count per device, to see movement
@@ -309,29 +349,102 @@ class RulesEngine:
         self.applier_failures = 0
         self.transient_retries = 0  # deadlocks / serialization failures retried (decision 0112)
         self.processed = 0
+        self.urgent_processed = 0  # events run ahead of the backlog by the priority lane
+        self.failed_retries = 0  # applications of failed decisions tried again
+        self._lock = threading.Lock()
+        self._early: set[int] = set()  # urgent events the lane ran that `process` has not yet seen
+        self._taken: set[int] = set()  # urgent events inside a batch `process` is running
+        self._failed: dict[int, _Failed] = {}  # event id -> decisions to apply again
+
+    # -- the in-order path -----------------------------------------------------------------
 
     def process(self, stored: Iterable[StoredEvent]) -> list[Decision]:
+        items = list(stored)
+        urgent: list[int] = []
+        if self._early or self._failed:
+            with self._lock:
+                skip = self._early | self._failed.keys()
+                self._early.difference_update(i.event_id for i in items)
+            items = [i for i in items if i.event_id not in skip]
+        for item in items:
+            if item.event.alarms and is_urgent(item.event):
+                urgent.append(item.event_id)
+        if urgent:
+            with self._lock:
+                self._taken.update(urgent)
+        try:
+            if self._failed:
+                self.retry_failed()
+            return self._run(items, in_order=True)
+        finally:
+            if urgent:
+                with self._lock:
+                    self._taken.difference_update(urgent)
+
+    # -- the priority lane (S01) --------------------------------------------------------------
+
+    def process_urgent(self, stored: Iterable[StoredEvent], *, remember: bool = True) -> list[StoredEvent]:
+        """Run the urgent events among `stored` now, ahead of whatever backlog `process` has not
+        reached yet; returns those it ran. With `remember` (the rules thread's mode, where the same
+        events will also reach `process`), `process` skips them later; the rules process passes
+        False, since it marks them processed before it reads the backlog again."""
+        with self._lock:
+            chosen = [
+                i
+                for i in stored
+                if i.event.alarms
+                and is_urgent(i.event)
+                and i.event_id not in self._taken
+                and i.event_id not in self._early
+                and i.event_id not in self._failed
+            ]
+            if remember:
+                self._early.update(i.event_id for i in chosen)
+        if chosen:
+            self._run(chosen, in_order=False)
+            self.urgent_processed += len(chosen)
+        return chosen
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    def _run(self, items: list[StoredEvent], *, in_order: bool) -> list[Decision]:
         decisions: list[Decision] = []
+        origins: list[int] = []
         ids: list[int] = []
-        for item in stored:
+        rules = list(_RULES)
+        for item in items:
             ids.append(item.event_id)
             ctx = self._context(item)
-            for rule in list(_RULES):
+            for rule in rules:
                 try:
-                    decisions.extend(rule(item.event, ctx) or ())
+                    out = rule(item.event, ctx)
                 except Exception:
                     self.rule_failures += 1
                     log.exception(
                         "rule %s failed on event %s", getattr(rule, "__name__", rule), item.event_id
                     )
-            if ctx.device_pk is not None and item.event.steps is not None and not item.event.archived:
+                    continue
+                if out:
+                    decisions.extend(out)
+                    origins.extend([item.event_id] * len(out))
+            # Only the in-order path moves the step baseline: an SOS run early must not make the
+            # older reports behind it look like no movement.
+            if (
+                in_order
+                and ctx.device_pk is not None
+                and item.event.steps is not None
+                and not item.event.archived
+            ):
                 self.steps[ctx.device_pk] = item.event.steps
         from pingantong.gateway.ingest.writelock import writer_turn
 
         with writer_turn():  # SQLite: take turns with the ingest writer without sleeping
-            self.apply(decisions)
-            self._mark_processed(ids)
-        self.processed += len(ids)
+            failed = self._apply_tracked(decisions, origins)
+            done = [i for i in ids if i not in failed] if failed else ids
+            self._mark_processed(done)
+        if failed:
+            self._remember_failed(failed)
+        self.processed += len(done)
         return decisions
 
     def _context(self, item: StoredEvent) -> RuleContext:
@@ -347,25 +460,104 @@ class RulesEngine:
         )
 
     def apply(self, decisions: Sequence[Decision]) -> None:
-        by_type: dict[type[Decision], list[Decision]] = defaultdict(list)
-        for decision in decisions:
-            by_type[type(decision)].append(decision)
-        for decision_type, items in by_type.items():
+        """Apply decisions (each applier in its own retried transaction); failures are logged and
+        counted (callers outside the engine's batches: tests, tools)."""
+        self._apply_tracked(decisions, [None] * len(decisions))
+
+    def _apply_tracked(
+        self, decisions: Sequence[Decision], origins: Sequence[int | None]
+    ) -> dict[int, list[tuple[_Applier, Decision]]]:
+        """Apply, and return per event id the (applier, decision) pairs that failed."""
+        by_type: dict[type[Decision], list[tuple[Decision, int | None]]] = defaultdict(list)
+        for decision, origin in zip(decisions, origins, strict=True):
+            by_type[type(decision)].append((decision, origin))
+        failed: dict[int, list[tuple[_Applier, Decision]]] = {}
+        for decision_type, pairs in by_type.items():
             appliers = _APPLIERS.get(decision_type, [])
             if not appliers:
                 log.debug("no applier for %s", decision_type.__name__)
             for applier in appliers:
-                chunks: list[Any] = [items] if applier.batch else list(items)
+                chunks = [pairs] if applier.batch else [[pair] for pair in pairs]
                 for chunk in chunks:
-                    name = getattr(applier.fn, "__name__", applier.fn)
-                    try:
-                        atomic_retrying(applier.fn, chunk, what=f"applier {name}", on_retry=self._retried)
-                    except Exception:
-                        self.applier_failures += 1
-                        log.exception("applier %s failed", name)
+                    if not self._apply_one(applier, [d for d, _o in chunk]):
+                        for d, origin in chunk:
+                            if origin is not None:
+                                failed.setdefault(origin, []).append((applier, d))
+        return failed
+
+    def _apply_one(self, applier: _Applier, decisions: list[Decision]) -> bool:
+        name = getattr(applier.fn, "__name__", applier.fn)
+        try:
+            atomic_retrying(
+                applier.fn,
+                decisions if applier.batch else decisions[0],
+                what=f"applier {name}",
+                on_retry=self._retried,
+            )
+        except Exception:
+            self.applier_failures += 1
+            log.exception("applier %s failed; its events stay unprocessed and it is tried again", name)
+            return False
+        return True
 
     def _retried(self, exc: BaseException) -> None:
         self.transient_retries += 1
+
+    def _remember_failed(self, failed: dict[int, list[tuple[_Applier, Decision]]]) -> None:
+        due = time.monotonic() + RETRY_FIRST_SECONDS
+        with self._lock:
+            for event_id, pending in failed.items():
+                self._failed[event_id] = _Failed(pending, 1, due)
+
+    def has_failed(self) -> bool:
+        return bool(self._failed)
+
+    def retry_failed(self, *, force: bool = False) -> int:
+        """Apply again the failed decisions whose pause is over (all with `force`); mark the events
+        whose decisions are now all applied. Returns how many events were completed."""
+        if not self._failed:
+            return 0
+        now = time.monotonic()
+        with self._lock:
+            due = {k: v for k, v in self._failed.items() if force or v.next_at <= now}
+        if not due:
+            return 0
+        # Group per applier, so that a batch applier gets one list again.
+        per_applier: dict[int, tuple[_Applier, list[tuple[Decision, int]]]] = {}
+        for event_id, entry in due.items():
+            for applier, decision in entry.pending:
+                per_applier.setdefault(id(applier), (applier, []))[1].append((decision, event_id))
+        still: dict[int, list[tuple[_Applier, Decision]]] = {}
+        from pingantong.gateway.ingest.writelock import writer_turn
+
+        with writer_turn():
+            for applier, pairs in per_applier.values():
+                chunks = [pairs] if applier.batch else [[pair] for pair in pairs]
+                for chunk in chunks:
+                    self.failed_retries += 1
+                    if not self._apply_one(applier, [d for d, _e in chunk]):
+                        for d, event_id in chunk:
+                            still.setdefault(event_id, []).append((applier, d))
+            completed = [event_id for event_id in due if event_id not in still]
+            self._mark_processed(completed)
+        with self._lock:
+            for event_id in completed:
+                self._failed.pop(event_id, None)
+            for event_id, pending in still.items():
+                entry = self._failed[event_id]
+                entry.pending = pending
+                entry.attempts += 1
+                pause = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (entry.attempts - 1))
+                entry.next_at = time.monotonic() + pause
+                log.error(
+                    "event %s: %d decision(s) still not applied after %d attempts; next in %.0f s",
+                    event_id,
+                    len(pending),
+                    entry.attempts,
+                    pause,
+                )
+        self.processed += len(completed)
+        return len(completed)
 
     @staticmethod
     def _mark_processed(ids: list[int]) -> None:
@@ -391,11 +583,12 @@ class RulesEngine:
 
 def recover_unprocessed(engine: RulesEngine, *, gateway_node: str, limit: int = 5000) -> int:
     """Run the rules on events this node stored but did not process (a crash after commit): the
-    rules process's own reading of the backlog (oldest id first), applied here in-thread."""
+    rules process's own reading of the backlog (oldest id first, its urgent alarms first),
+    applied here in-thread."""
     from pingantong.gateway.ingest.consumer import RulesConsumer
 
     backlog = RulesConsumer(gateway_node, engine, batch=limit)
-    total = 0
+    total = backlog.run_lane()
     while items := backlog.pending():
         engine.process(items)
         total += len(items)

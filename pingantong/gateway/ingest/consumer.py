@@ -22,6 +22,7 @@ the embedded default keeps the rules thread.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import multiprocessing
 import os
@@ -29,21 +30,34 @@ import select
 import threading
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import DatabaseError
 
-from pingantong.gateway.pipeline import DeviceRef, RulesEngine, StoredEvent
+from pingantong.gateway.events import DeviceEvent, Position
+from pingantong.gateway.pipeline import URGENT_ALARMS, DeviceRef, RulesEngine, StoredEvent, is_urgent
 
 log = logging.getLogger("pingantong.gateway.rules")
 
-BATCH = 2000
+BATCH = 1000
 SQLITE_BATCH = 250
 POLL_SECONDS = 1.0
+SWEEP_SECONDS = 30.0
+"""Every so often the backlog is read again from the oldest unprocessed event, not from where the
+last batch ended: an event committed out of id order (another writer under the same node name) or
+left unprocessed by a failed applier after a restart is never skipped for good."""
+
+LANE_WINDOW = timedelta(minutes=2)
+LANE_FIRST_WINDOW = timedelta(hours=6)
+"""How far back (by `received_at`) the priority lane looks for urgent events: the partial index of
+alarm rows (`event_alarm_time`, decision 0091) makes that a look at a few index entries. At start
+(a restart with a backlog) it looks further back, so the calls for help of the backlog go first."""
 
 
 class RulesConsumer:
-    """Runs one node's committed, unprocessed events through the rules, in id order."""
+    """Runs one node's committed, unprocessed events through the rules, in id order, with a
+    priority lane for urgent alarms (S01, decision 0113)."""
 
     def __init__(self, node: str, engine: RulesEngine | None = None, batch: int | None = None) -> None:
         from django.db import connection
@@ -51,46 +65,101 @@ class RulesConsumer:
         self.node = node
         self.engine = engine if engine is not None else RulesEngine()
         # SQLite: the ingest writer waits while a batch's decisions are applied (one write lock),
-        # so keep batches small there; an SOS must not wait long for its turn.
+        # so keep batches small there.
         self.batch = batch or (SQLITE_BATCH if connection.vendor == "sqlite" else BATCH)
         self.processed = 0
         self.batches = 0
+        self.lane_passes = 0
+        self.lane_events = 0
         self.rules_seconds = 0.0
+        self._cpu_started = time.process_time()
+        self._cursor = 0  # the last id read by `pending` (ids of one node commit in order)
+        self._swept_at = time.monotonic()
+        self._lane_cursor = 0
+        self._lane_since: datetime | None = None
+        self._sql: _Sql | None = None
+
+    def _statements(self) -> _Sql:
+        if self._sql is None:
+            self._sql = _Sql()
+        return self._sql
 
     def pending(self) -> list[StoredEvent]:
-        """The next batch: this node's events not yet processed, oldest id first."""
-        from pingantong.devices.models import DeviceEventRecord
-        from pingantong.gateway.ingest import event_from_values
+        """The next batch: this node's events not yet processed, oldest id first (from where the
+        last batch ended; from the oldest unprocessed one at the first call and every
+        `SWEEP_SECONDS`). Plain SQL and no Django converters: this read was a quarter of the
+        rules process's time through the ORM."""
+        from django.db import connection
 
-        rows = list(
-            DeviceEventRecord.objects.filter(gateway_node=self.node, processed_at__isnull=True)
-            .order_by("pk")
-            .values_list(*EVENT_FIELDS)[: self.batch]
-        )
-        devices = _device_refs({row[1] for row in rows if row[1] is not None})
-        return [
-            StoredEvent(
-                event_from_values(dict(zip(EVENT_FIELDS, row, strict=True))),
-                row[0],
-                row[8],
-                devices.get(row[1]) if row[1] is not None else None,
-                self.node,
+        sql = self._statements()
+        if time.monotonic() - self._swept_at >= SWEEP_SECONDS:
+            self._cursor = 0
+            self._swept_at = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute(sql.pending, [self.node, self._cursor, self.batch])
+            rows = cursor.fetchall()
+            if not rows:
+                return []
+            self._cursor = rows[-1][0]
+            return sql.stored_events(cursor, rows, self.node)
+
+    def urgent_pending(self) -> list[StoredEvent]:
+        """This node's unprocessed events with an urgent alarm (`pipeline.is_urgent`) committed
+        since the last look: alarm rows only, through their partial index."""
+        from django.db import connection
+
+        sql = self._statements()
+        now = datetime.now(UTC)
+        since = self._lane_since or now - LANE_FIRST_WINDOW
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.alarm_rows, [connection.ops.adapt_datetimefield_value(since), self._lane_cursor]
             )
-            for row in rows
-        ]
+            found = cursor.fetchall()
+            self._lane_since = now - LANE_WINDOW
+            if not found:
+                return []
+            self._lane_cursor = max(row[0] for row in found)
+            wanted = [
+                row[0] for row in found if row[1] is None and row[3] == self.node and _urgent_text(row[2])
+            ]
+            if not wanted:
+                return []
+            cursor.execute(sql.by_ids(len(wanted)), wanted)
+            rows = cursor.fetchall()
+            return sql.stored_events(cursor, rows, self.node)
 
-    def run_once(self) -> int:
-        """Process one batch; returns how many events it held (0 = nothing was waiting)."""
-        close_old_connections()
-        items = self.pending()
+    def run_lane(self) -> int:
+        """The priority lane: run the urgent events waiting behind the backlog now (S01)."""
+        items = [i for i in self.urgent_pending() if is_urgent(i.event)]
+        self.lane_passes += 1
         if not items:
             return 0
         started = time.perf_counter()
-        self.engine.process(items)
+        done = self.engine.process_urgent(items, remember=False)
         self.rules_seconds += time.perf_counter() - started
+        self.lane_events += len(done)
+        self.processed += len(done)
+        return len(done)
+
+    def run_once(self) -> int:
+        """The lane, then one batch; returns how many events both held (0 = nothing waiting)."""
+        try:
+            urgent = self.run_lane()
+            items = self.pending()
+            if self.engine.has_failed():
+                self.engine.retry_failed()
+            if not items:
+                return urgent
+            started = time.perf_counter()
+            self.engine.process(items)
+            self.rules_seconds += time.perf_counter() - started
+        except DatabaseError:
+            _close_if_unusable()
+            raise
         self.processed += len(items)
         self.batches += 1
-        return len(items)
+        return urgent + len(items)
 
     def run_until_empty(self) -> int:
         total = 0
@@ -99,55 +168,163 @@ class RulesConsumer:
         return total
 
     def stats(self) -> dict[str, Any]:
+        cpu = time.process_time() - self._cpu_started
         return {
             "rules_processed": self.processed,
             "rules_batches": self.batches,
             "rules_seconds": round(self.rules_seconds, 3),
+            "rules_cpu_seconds": round(cpu, 3),
+            "rules_cpu_us_per_event": round(cpu / self.processed * 1e6, 1) if self.processed else None,
+            "rules_lane_events": self.lane_events,
+            "rules_lane_passes": self.lane_passes,
             "rule_failures": self.engine.rule_failures,
             "applier_failures": self.engine.applier_failures,
+            "applier_retries_waiting": len(self.engine._failed),
         }
 
 
-EVENT_FIELDS = (
-    "pk",
-    "device_id",
-    "protocol",
-    "device_identity",
-    "message",
-    "kind",
-    "alarms",
-    "device_time",
-    "received_at",
-    "archived",
-    "serial",
-    "payload",
-)
+def _urgent_text(alarms: Any) -> bool:
+    """The alarms column as the database returns it (JSON text; a list from a driver that decodes)."""
+    if isinstance(alarms, str):
+        return any(f'"{a}"' in alarms for a in URGENT_ALARMS)
+    return bool(alarms) and not URGENT_ALARMS.isdisjoint(alarms)
 
 
-def _device_refs(pks: Iterable[int]) -> dict[int, DeviceRef]:
-    from pingantong.devices.models import Device
+def _close_if_unusable() -> None:
+    from django.db import connection
 
-    wanted = list(pks)
-    out: dict[int, DeviceRef] = {}
-    for start in range(0, len(wanted), 900):
-        for row in Device.objects.filter(pk__in=wanted[start : start + 900]).values_list(*DeviceRef.FIELDS):
-            out[row[0]] = DeviceRef(*row)
-    return out
+    with contextlib.suppress(Exception):
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
+
+
+EVENT_COLUMNS = ("id", "device_id", "device_identity", "message", "device_time", "received_at", "payload")
+
+
+def _column(meta: Any, name: str) -> str:
+    return str(meta.get_field(name).column)
+
+
+class _Sql:
+    """The consumer's statements, built once from the models' metadata."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        from pingantong.devices.models import Device, DeviceEventRecord
+
+        table = DeviceEventRecord._meta.db_table
+        meta = DeviceEventRecord._meta
+        cols = ", ".join(f'"{_column(meta, c)}"' for c in EVENT_COLUMNS)
+        node = _column(meta, "gateway_node")
+        self._select = f'SELECT {cols} FROM "{table}" '  # noqa: S608 - names from model meta, values bound
+        self.pending = (
+            self._select
+            + f'WHERE "{node}" = %s AND "processed_at" IS NULL AND "id" > %s ORDER BY "id" LIMIT %s'
+        )
+        # `kind = 'alarm'` literally, so that the partial index on alarm rows is used; the node is
+        # compared here, not in SQL, or SQLite prefers the node's index (all its unprocessed rows).
+        self.alarm_rows = (
+            f'SELECT "id", "processed_at", "alarms", "{node}" FROM "{table}" '  # noqa: S608 - names from model meta, values bound
+            'WHERE "kind" = \'alarm\' AND "received_at" >= %s AND "id" > %s'
+        )
+        device = Device._meta
+        dtype = device.get_field("device_type").related_model._meta  # type: ignore[union-attr]
+
+        def col(model_meta: Any, name: str) -> str:
+            return f'"{_column(model_meta, name)}"'
+
+        self._devices = (
+            f"SELECT d.{col(device, 'id')}, d.{col(device, 'identity')}, d.{col(device, 'client')}, "  # noqa: S608 - names from model meta, values bound
+            f"d.{col(device, 'region')}, d.{col(device, 'device_type')}, t.{col(dtype, 'proves_person')}, "
+            f"d.{col(device, 'tz_offset_minutes')} "
+            f'FROM "{device.db_table}" d JOIN "{dtype.db_table}" t '
+            f'ON t."{dtype.pk.column}" = d.{col(device, "device_type")} '
+            f"WHERE d.{col(device, 'id')} IN "
+        )
+        self.sqlite = connection.vendor == "sqlite"
+
+    def by_ids(self, count: int) -> str:
+        return self._select + 'WHERE "id" IN (' + ", ".join(["%s"] * count) + ') ORDER BY "id"'
+
+    def devices(self, cursor: Any, pks: Iterable[int]) -> dict[int, DeviceRef]:
+        wanted = sorted(pks)
+        out: dict[int, DeviceRef] = {}
+        for start in range(0, len(wanted), 900):
+            chunk = wanted[start : start + 900]
+            cursor.execute(self._devices + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+            for pk, identity, client_id, region_id, type_id, proves, tz in cursor.fetchall():
+                out[pk] = DeviceRef(pk, identity, client_id, region_id, type_id, bool(proves), tz)
+        return out
+
+    def stored_events(self, cursor: Any, rows: list[tuple], node: str) -> list[StoredEvent]:
+        devices = self.devices(cursor, {row[1] for row in rows if row[1] is not None})
+        when = _sqlite_datetime if self.sqlite else _aware
+        loads = json.loads
+        out: list[StoredEvent] = []
+        for event_id, device_pk, identity, message, device_time, received_at, payload in rows:
+            data = loads(payload) if isinstance(payload, str | bytes) else payload
+            pos = data.get("position")
+            event = DeviceEvent(
+                protocol=data["protocol"],
+                device_id=identity,
+                message=message,
+                kind=data["kind"],
+                device_time=when(device_time) if device_time is not None else None,
+                position=Position(**pos) if pos else None,
+                alarms=data.get("alarms") or [],
+                battery_pct=data.get("battery_pct"),
+                signal_pct=data.get("signal_pct"),
+                steps=data.get("steps"),
+                vitals=data.get("vitals") or {},
+                sensor=data.get("sensor"),
+                archived=bool(data.get("archived")),
+                serial=data.get("serial"),
+                extra=data.get("extra") or {},
+            )
+            out.append(
+                StoredEvent(
+                    event,
+                    event_id,
+                    when(received_at),
+                    devices.get(device_pk) if device_pk is not None else None,
+                    node,
+                )
+            )
+        return out
+
+
+def _sqlite_datetime(value: Any) -> datetime:
+    """SQLite keeps Django's datetimes as naive UTC text ("2026-11-29 03:00:00.123456")."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # --- the child process ---------------------------------------------------------------------------
 
 
-def _serve(node: str, database: dict[str, Any], settings_module: str, wake: Any, control: Any) -> None:
+def _serve(
+    node: str, database: dict[str, Any], settings_module: str, wake: Any, control: Any, debug: bool = False
+) -> None:
     """Entry point of the rules process (multiprocessing, spawn)."""
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connections
 
+    # The parent's DEBUG (the settings module alone would say DEBUG=True for `local`, and Django
+    # would then log every query of this process with its quoted parameters: 5-10 % of its CPU).
+    settings.DEBUG = debug
     connections.databases["default"].update(database)  # the parent's database (a scratch one in bench)
     connections.close_all()
+    _never_log_queries(connections["default"])
     consumer = RulesConsumer(node)
     wake_fd = wake.fileno()
     try:
@@ -160,13 +337,28 @@ def _serve(node: str, database: dict[str, Any], settings_module: str, wake: Any,
                     control.send(("stopped", consumer.stats()))
                     return
                 control.send(("drained", consumer.stats()))
-            ready, _w, _x = select.select([wake_fd, control.fileno()], [], [], POLL_SECONDS)
+            timeout = RETRY_POLL_SECONDS if consumer.engine.has_failed() else POLL_SECONDS
+            ready, _w, _x = select.select([wake_fd, control.fileno()], [], [], timeout)
             if wake_fd in ready and not os.read(wake_fd, 65536):
                 return  # the gateway is gone
     except (EOFError, OSError):
         return  # the gateway is gone
     finally:
         connections.close_all()
+
+
+RETRY_POLL_SECONDS = 0.5
+
+
+def _never_log_queries(connection: Any) -> None:
+    """The rules process keeps no query log whatever DEBUG says: nobody reads it there, and under
+    DEBUG Django formats every query's parameters into it (`CursorDebugWrapper`)."""
+    base = type(connection)
+    connection.__class__ = type(
+        f"Unlogged{base.__name__}",
+        (base,),
+        {"queries_logged": property(lambda self: self.force_debug_cursor)},
+    )
 
 
 class RulesProcess:
@@ -197,7 +389,7 @@ class RulesProcess:
         database.pop("TEST", None)
         self._proc = self._ctx.Process(
             target=_serve,
-            args=(self.node, database, settings.SETTINGS_MODULE, wake_read, child),
+            args=(self.node, database, settings.SETTINGS_MODULE, wake_read, child, bool(settings.DEBUG)),
             name=f"rules-{self.node}",
             daemon=True,
         )

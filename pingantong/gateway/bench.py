@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import multiprocessing
 import os
 import resource
 import struct
 import time
 from typing import Any
+
+log = logging.getLogger("pingantong.gateway.bench")
 
 TARGET_RATE = 10_000
 TARGET_SOS_P99_MS = 50.0
@@ -355,6 +358,22 @@ def _cpu_seconds() -> float:
     return times.user + times.system
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of this process's threads, summed by thread name (Linux):
+    the event loop ("pingantong…"), the ingest writer, the rules thread, other pools."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open(f"/proc/self/task/{tid}/stat") as fh:
+                    stat = fh.read()
+                name = stat[stat.index("(") + 1 : stat.rindex(")")].rstrip("0123456789_")
+                fields = stat[stat.rindex(")") + 2 :].split()
+                out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
 def _raw_insert_ceiling(rows: int) -> float:
     """Messages/s for inserting the same three rows per message (raw frame, event, position) with
     executemany, 1000 messages per commit: the database's own ceiling for the gateway's writes."""
@@ -471,10 +490,18 @@ async def _run(scale: float) -> dict[str, Any]:
         rss_after = _rss_kib()
         idle_result = await _wait_result(proc, results)
         await asyncio.sleep(1.0)
+        log.info("load phase: %d terminals for %.0f s", connections, duration)
         cpu_before, stored_before = _cpu_seconds(), gateway.ingestor.metrics.frames_stored
+        threads_before = _thread_cpu()
         load = await _load(ports["jt808"], connections, sos, duration, interval)
         cpu_load = _cpu_seconds() - cpu_before
         stored_load = gateway.ingestor.metrics.frames_stored - stored_before
+        threads_after = _thread_cpu()
+        per_thread_us = {
+            name: round((seconds - threads_before.get(name, 0.0)) / max(1, stored_load) * 1e6, 1)
+            for name, seconds in threads_after.items()
+            if seconds - threads_before.get(name, 0.0) > 0
+        }
         drain_started = time.perf_counter()
         await gateway.ingestor.drain_rules()
         rules_lag = time.perf_counter() - drain_started
@@ -531,6 +558,7 @@ async def _run(scale: float) -> dict[str, Any]:
         "listener": metrics,
         "ingest": ingest,
         "gateway_cpu_s": cpu_load,
+        "gateway_cpu_us_per_message_by_thread": per_thread_us,
         "database": connection.vendor,
         "cpus": len(os.sched_getaffinity(0)),
         "loadavg": os.getloadavg(),

@@ -231,3 +231,47 @@ def test_one_refused_submission_does_not_fail_the_others_in_its_batch():
     assert isinstance(refused, Exception) and not isinstance(ok, Exception)
     assert DeviceEventRecord.objects.filter(device_identity="1").count() == 1
     assert not DeviceEventRecord.objects.filter(device_identity="2").exists()
+
+
+def test_writer_keeps_its_connection_and_leaves_wal_checkpoints_to_the_checkpointer(monkeypatch):
+    """The ingest writer is not a request: it keeps its database connection from batch to batch
+    (CONN_MAX_AGE=0 would reopen it for every batch), and on SQLite its commits never run a WAL
+    checkpoint (the 10-20 ms of a checkpoint sat in front of the ACKs and of any waiting SOS);
+    a checkpointer of the ingestor's own copies the log into the database."""
+    import asyncio
+
+    from django.db import connection
+
+    from pingantong.gateway import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "CHECKPOINT_SECONDS", 0.05)
+    seen: list[tuple[object, int | None]] = []  # the connections themselves: ids can be reused
+
+    def store(frames, node):
+        stored = store_batch(frames, node)
+        autocheckpoint = None
+        if connection.vendor == "sqlite":
+            autocheckpoint = connection.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        seen.append((connection.connection, autocheckpoint))
+        return stored
+
+    async def scenario():
+        ingestor = Ingestor(node="n1", store=store)
+        await ingestor.start()
+        for n in range(3):
+            await ingestor.submit([FrameIn("watch", b"x", [_event(str(n))], peer="p")])
+        await asyncio.sleep(0.3)
+        checkpoints = ingestor.metrics.wal_checkpoints
+        await ingestor.stop()
+        return checkpoints
+
+    checkpoints = asyncio.run(scenario())
+    assert len(seen) == 3 and all(conn is seen[0][0] for conn, _ in seen), seen
+    if connection.vendor == "sqlite":
+        assert {auto for _, auto in seen} == {0}
+        assert checkpoints >= 1
+        connection.ensure_connection()
+        busy, log_frames, copied = connection.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and copied == log_frames
+    else:
+        assert checkpoints == 0  # PostgreSQL has no WAL of ours to checkpoint

@@ -122,8 +122,12 @@ def _warm_once() -> None:
 def alarm_rule(event: Any, ctx: Any) -> list[pipeline.Decision]:
     """The alarm centre's rule in the gateway pipeline (all of `rules.RULES` on one event)."""
     _warm_once()
-    if not (event.alarms or event.sensor or event.vitals or event.position or event.battery_pct is not None):
-        return []
+    if not (event.alarms or event.sensor or event.vitals):
+        # A plain report can only raise a geofence alarm (a bound client's safe areas) or a
+        # low-battery signal: skip building the context when neither can apply (most reports).
+        low_battery = event.battery_pct is not None and event.battery_pct <= rules.LOW_BATTERY_PCT
+        if not low_battery and (event.position is None or ctx.client_id is None):
+            return []
     rule_ctx = build_context(event, ctx)
     occurred_at = event.device_time or ctx.received_at
     out: list[pipeline.Decision] = []

@@ -308,10 +308,13 @@ def vitals_rule(event: Any, ctx: RuleContext) -> list[Decision]:
     ]
 
 
+LOW_BATTERY_PCT = 15
+
+
 def battery_rule(event: Any, ctx: RuleContext) -> list[Decision]:
     """A battery report at or under 15 % is a signal (the device may also send a low_battery bit,
     which `device_alarm_rule` records); never an alarm."""
-    if event.battery_pct is None or event.battery_pct > 15 or "low_battery" in event.alarms:
+    if event.battery_pct is None or event.battery_pct > LOW_BATTERY_PCT or "low_battery" in event.alarms:
         return []
     return [RecordSignal(signal_type=AlarmType.LOW_BATTERY, data={"battery_pct": event.battery_pct})]
 

@@ -100,9 +100,24 @@ def _reading(value: tuple[int, datetime] | None, adapt: Any) -> tuple[Any, Any, 
     return (value[0], adapt(value[1]), value[0])
 
 
+def _memo_adapter() -> Any:
+    """The database form of a datetime, each distinct value adapted once per batch (a batch's
+    readings share their message's time; adapting cost ~1 µs a value, several per event)."""
+    adapt = datetime_adapter()
+    memo: dict[datetime, Any] = {}
+
+    def cached(value: datetime) -> Any:
+        out = memo.get(value)
+        if out is None:
+            out = memo[value] = adapt(value)
+        return out
+
+    return cached
+
+
 def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
     """Coalesce a batch's decisions per device (in order), then one UPDATE per device."""
-    adapt = datetime_adapter()
+    adapt = _memo_adapter()
     merged: dict[int, dict[str, Any]] = {}
     for d in decisions:
         seen = d.seen_at
@@ -126,6 +141,9 @@ def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
             m["steps"] = (max(0, d.steps), seen)
         if d.position is not None and (m["position"] is None or d.position[3] >= m["position"][3]):
             m["position"] = d.position
+    if connection.vendor == "postgresql":
+        _pg_state(merged)
+        return
     now = adapt(timezone.now())
     rows = []
     for pk, m in sorted(merged.items()):  # ascending device_id: the global lock order
@@ -150,6 +168,87 @@ def apply_device_state_updates(decisions: Sequence[UpdateDeviceState]) -> None:
             )
         )
     _update_rows(STATE_SQL, rows, set(merged), now)
+
+
+def _pg_new(column: str, value: str) -> str:
+    return f'CASE WHEN s."{column}" IS NULL OR s."{column}" < {value} THEN {value} ELSE s."{column}" END'
+
+
+def _pg_latest(column: str, value: str) -> str:
+    return (
+        f"CASE WHEN v.{value} IS NOT NULL "
+        f'AND (s."last_message_at" IS NULL OR s."last_message_at" <= v.{value}_at) '
+        f'THEN v.{value} ELSE s."{column}" END'
+    )
+
+
+_PG_FIX = (
+    'v.pos_at IS NOT NULL AND (s."position_at" IS NULL OR s."position_at" <= v.pos_at) '
+    'AND (s."bound_at" IS NULL OR s."bound_at" <= v.pos_at)'
+)
+PG_STATE_SQL = (
+    f'UPDATE "{_T}" AS s SET '  # noqa: S608 - table names from model meta, values bound
+    f'"last_message_at" = {_pg_new("last_message_at", "v.seen")}, '
+    f'"last_device_seen_at" = {_pg_new("last_device_seen_at", "v.seen")}, '
+    f'"battery_pct" = {_pg_latest("battery_pct", "battery")}, '
+    f'"signal_pct" = {_pg_latest("signal_pct", "signal")}, '
+    f'"steps" = {_pg_latest("steps", "steps")}, '
+    f'"latitude" = CASE WHEN {_PG_FIX} THEN v.lat ELSE s."latitude" END, '
+    f'"longitude" = CASE WHEN {_PG_FIX} THEN v.lon ELSE s."longitude" END, '
+    f'"position_valid" = CASE WHEN {_PG_FIX} THEN v.valid ELSE s."position_valid" END, '
+    f'"position_at" = CASE WHEN {_PG_FIX} THEN v.pos_at ELSE s."position_at" END, '
+    '"updated_at" = %s '
+    "FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::timestamptz[], %s::int[], "
+    "%s::timestamptz[], %s::bigint[], %s::timestamptz[], %s::float8[], %s::float8[], %s::bool[], "
+    "%s::timestamptz[]) AS v(device_id, seen, battery, battery_at, signal, signal_at, steps, steps_at, "
+    "lat, lon, valid, pos_at) "
+    'WHERE s."device_id" = v.device_id'
+)
+"""PostgreSQL: the same UPDATE for the whole batch in one statement, its values as arrays (psycopg
+adapts an array in C; executemany adapted 24 parameters per device in Python: ~70 µs a device)."""
+
+PG_LIFE_SQL = (
+    f'UPDATE "{_T}" AS s SET '  # noqa: S608 - table names from model meta, values bound
+    '"last_life_sign_source" = CASE WHEN s."last_life_sign_at" IS NULL OR s."last_life_sign_at" <= v.at '
+    'THEN v.source ELSE s."last_life_sign_source" END, '
+    f'"last_life_sign_at" = {_pg_new("last_life_sign_at", "v.at")} '
+    "FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS v(device_id, at, source) "
+    'WHERE s."device_id" = v.device_id AND (s."bound_at" IS NULL OR s."bound_at" <= v.at)'
+)
+
+PG_LOCK_SQL = f'SELECT 1 FROM "{_T}" WHERE "device_id" = ANY(%s) ORDER BY "device_id" FOR UPDATE'  # noqa: S608 - table names from model meta, values bound
+"""The rows of a set-based UPDATE are locked first, in ascending device_id (decision 0112): the
+UPDATE's join would lock them in whatever order its plan visits them."""
+
+
+def _pg_state(merged: dict[int, dict[str, Any]]) -> None:
+    pks = sorted(merged)
+    cols: list[list[Any]] = [[] for _ in range(11)]
+    for pk in pks:
+        m = merged[pk]
+        values = (
+            m["seen"],
+            *(m["battery"] or (None, None)),
+            *(m["signal"] or (None, None)),
+            *(m["steps"] or (None, None)),
+            *(m["position"] or (None, None, None, None)),
+        )
+        for column, value in zip(cols, values, strict=True):
+            column.append(value)
+    _pg_update(PG_STATE_SQL, [timezone.now(), pks, *cols], pks)
+
+
+def _pg_update(sql: str, params: list[Any], pks: list[int]) -> None:
+    """Lock the rows in order, run the set-based UPDATE; create missing rows and run it again when
+    it found fewer rows than devices (as `_update_rows`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(PG_LOCK_SQL, [pks])
+        cursor.execute(sql, params)
+        if cursor.rowcount >= len(pks):
+            return
+        with foreign_keys_checked_now():
+            _ensure_rows(cursor, set(pks), timezone.now())
+        cursor.execute(sql, params)
 
 
 def _update_rows(sql: str, rows: list[tuple], device_pks: set[int], now: Any) -> None:
@@ -190,6 +289,11 @@ def _life_facts(
         f'LEFT JOIN "{s_meta.db_table}" s ON s."device_id" = d."id" WHERE d."id" IN '
     )
     out: dict[int, tuple[Any, datetime | None, datetime | None]] = {}
+    if connection.vendor == "postgresql":
+        cursor.execute(sql.replace(" IN ", " = ANY(%s)"), [device_pks])
+        for pk, client_id, bound_at, logged in cursor.fetchall():
+            out[pk] = (client_id, _aware(bound_at), _aware(logged))
+        return out
     for start in range(0, len(device_pks), 900):
         chunk = device_pks[start : start + 900]
         cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
@@ -215,7 +319,7 @@ _HISTORY_SQL = (
 
 def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
     """Move `last_life_sign_at` forward and keep a thinned history (`LifeSign`; every SOS kept)."""
-    adapt = datetime_adapter()
+    adapt = _memo_adapter()
     latest: dict[int, RecordLifeSign] = {}
     for d in decisions:
         if d.device_pk not in latest or d.occurred_at >= latest[d.device_pk].occurred_at:
@@ -247,6 +351,13 @@ def record_life_signs(decisions: Sequence[RecordLifeSign]) -> None:
             # the two could deadlock (decision 0112).
             with foreign_keys_checked_now():
                 cursor.executemany(_HISTORY_SQL, history)
+    if connection.vendor == "postgresql":
+        _pg_update(
+            PG_LIFE_SQL,
+            [pks, [latest[pk].occurred_at for pk in pks], [latest[pk].source for pk in pks]],
+            pks,
+        )
+        return
     rows = []
     for pk in pks:  # ascending device_id: the global lock order
         d = latest[pk]

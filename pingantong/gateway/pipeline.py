@@ -571,6 +571,13 @@ class RulesEngine:
             return
         table = DeviceEventRecord._meta.db_table
         now = connection.ops.adapt_datetimefield_value(timezone.now())
+        if connection.vendor == "postgresql":  # one array parameter
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f'UPDATE "{table}" SET "processed_at" = %s WHERE "id" = ANY(%s)',  # noqa: S608 - table name from model meta, values bound
+                    [now, ids],
+                )
+            return
         with connection.cursor() as cursor:
             for start in range(0, len(ids), 900):
                 chunk = ids[start : start + 900]

@@ -34,13 +34,14 @@ class Broken:
     """An execute wrapper failing every statement that starts with `prefix` (a disk error, a
     constraint, a bug: anything but a deadlock) until `healed`."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, containing: str = "") -> None:
         self.prefix = prefix
+        self.containing = containing
         self.healed = False
         self.fired = 0
 
     def __call__(self, execute, sql, params, many, context):
-        if not self.healed and sql.lstrip().startswith(self.prefix):
+        if not self.healed and sql.lstrip().startswith(self.prefix) and self.containing in sql:
             self.fired += 1
             raise DatabaseError("disk I/O error")
         return execute(sql, params, many, context)
@@ -130,7 +131,7 @@ def test_a_failed_batch_applier_keeps_its_events_and_retries_only_itself():
         return []
 
     pipeline.register_rule(counting)
-    broken = Broken(f'UPDATE "{DeviceState._meta.db_table}" SET "last_message_at"')
+    broken = Broken(f'UPDATE "{DeviceState._meta.db_table}"', containing='"last_message_at" = ')
     try:
         consumer = RulesConsumer(NODE)
         with connection.execute_wrapper(broken):

@@ -259,6 +259,7 @@ class _Sql:
     def devices(self, cursor: Any, pks: Iterable[int]) -> dict[int, DeviceRef]:
         wanted = sorted(pks)
         out: dict[int, DeviceRef] = {}
+        statements: list[tuple[str, list[Any]]]
         if self.sqlite:
             chunks = [wanted[start : start + 900] for start in range(0, len(wanted), 900)]
             statements = [(self._devices + "(" + ", ".join(["%s"] * len(c)) + ")", c) for c in chunks]

@@ -207,8 +207,11 @@ async def _load_part(
 
 
 def _load_child(args: tuple[Any, ...], results: Any, ready: Any, go: Any) -> None:
+    from pingantong.gateway.gctune import tune_gc_for_gateway
+
     _raise_nofile()
     _use_uvloop()
+    tune_gc_for_gateway()  # the generator holds 10,000 terminals too: it must not measure its collector
     port, numbers, sos_numbers, duration, interval, sos_every = args
     results.put(asyncio.run(_load_part(port, numbers, sos_numbers, duration, interval, sos_every, ready, go)))
 
@@ -359,8 +362,11 @@ def _cpu_seconds() -> float:
 
 
 def _thread_cpu() -> dict[str, float]:
-    """CPU seconds (user + system) of this process's threads, summed by thread name (Linux):
-    the event loop ("pingantong…"), the ingest writer, the rules thread, other pools."""
+    """CPU seconds (user + system) of this process's threads by Python thread name, digits
+    dropped ("MainThread" is the event loop; "ingest-writer_", "rules_", "wal-checkpoint_"…)."""
+    import threading
+
+    names = {t.native_id: t.name.rstrip("0123456789") for t in threading.enumerate()}
     ticks = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
     with contextlib.suppress(OSError):
@@ -368,8 +374,8 @@ def _thread_cpu() -> dict[str, float]:
             with contextlib.suppress(OSError, ValueError, IndexError):
                 with open(f"/proc/self/task/{tid}/stat") as fh:
                     stat = fh.read()
-                name = stat[stat.index("(") + 1 : stat.rindex(")")].rstrip("0123456789_")
                 fields = stat[stat.rindex(")") + 2 :].split()
+                name = names.get(int(tid), "other")
                 out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
     return out
 

@@ -93,6 +93,8 @@ class IngestMetrics:
     largest_batch: int = 0
     store_seconds: float = 0.0
     rules_seconds: float = 0.0
+    write_turn_wait_seconds: float = 0.0
+    """SQLite: time the writer waited for its turn at the write lock (the rules stage's turns)."""
     wal_checkpoints: int = 0
     """SQLite: checkpoints run by the ingestor's checkpointer (not inside the writer's commits)."""
 
@@ -353,7 +355,9 @@ class Ingestor:
         started = time.perf_counter()
         for attempt in range(LOCK_RETRIES + 1):
             try:
+                waiting = time.perf_counter()
                 with writer_turn():
+                    self.metrics.write_turn_wait_seconds += time.perf_counter() - waiting
                     stored, handed = self.store(frames, self.node)
                 break
             except OperationalError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from pingantong.devices.models.registry import default_tz_offset_minutes
+from pingantong.gateway.gctune import tune_gc_for_gateway
 from pingantong.gateway.ingest import Ingestor, shares_writer_thread
 from pingantong.gateway.listeners.directory import DeviceDirectory
 from pingantong.gateway.listeners.tcp import ListenerLimits, Session, TcpListener
@@ -70,6 +71,7 @@ class Gateway:
         interval = float(os.environ.get("PINGANTONG_GATEWAY_SWITCH_INTERVAL", "0.0005") or 0)
         if interval > 0:
             sys.setswitchinterval(interval)
+        tune_gc_for_gateway()
 
         await self.ingestor.start()
         if self.recover and self.ingestor.rules_process is None:  # a rules process recovers by itself

@@ -1,0 +1,54 @@
+"""The gateway's garbage-collector settings (decision 0120): applied when a gateway starts, the
+startup heap frozen, overridable and refusable through PINGANTONG_GATEWAY_GC."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from pingantong.gateway import gctune
+
+
+@pytest.fixture(autouse=True)
+def _restore_gc(monkeypatch):
+    before = gc.get_threshold()
+    monkeypatch.setattr(gctune, "_tuned", False)
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*before)
+
+
+def test_a_gateway_freezes_its_startup_heap_and_collects_the_young_generation_rarely(monkeypatch):
+    monkeypatch.delenv("PINGANTONG_GATEWAY_GC", raising=False)
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
+    assert gctune.tune_gc_for_gateway() == gctune.GATEWAY_THRESHOLDS
+    assert gc.get_threshold() == gctune.GATEWAY_THRESHOLDS
+    assert gctune.GATEWAY_THRESHOLDS[0] >= 10_000
+    assert gc.get_freeze_count() > 10_000  # Django and the apps are frozen, not walked again
+    frozen = gc.get_freeze_count()
+    gctune.tune_gc_for_gateway()  # a second gateway in the same process does not freeze again
+    assert gc.get_freeze_count() == frozen
+
+
+def test_the_setting_overrides_or_keeps_pythons_defaults(monkeypatch):
+    gc.set_threshold(700, 10, 10)
+    monkeypatch.setenv("PINGANTONG_GATEWAY_GC", "default")
+    assert gctune.tune_gc_for_gateway() is None
+    assert gc.get_threshold() == (700, 10, 10)
+    monkeypatch.setenv("PINGANTONG_GATEWAY_GC", "20000,5,50")
+    assert gctune.tune_gc_for_gateway() == (20000, 5, 50)
+    assert gc.get_threshold() == (20000, 5, 50)
+    monkeypatch.setenv("PINGANTONG_GATEWAY_GC", "lots")
+    with pytest.raises(ValueError, match="t0,t1,t2"):
+        gctune.tune_gc_for_gateway()
+
+
+def test_starting_a_gateway_applies_them(monkeypatch):
+    from pingantong.gateway.tests.gwtools import running_gateway
+
+    monkeypatch.delenv("PINGANTONG_GATEWAY_GC", raising=False)
+    gc.set_threshold(700, 10, 10)
+    with running_gateway(ports={"jt808": 0}, recover=False, downlinks=False):
+        assert gc.get_threshold() == gctune.GATEWAY_THRESHOLDS

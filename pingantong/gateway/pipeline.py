@@ -401,7 +401,14 @@ class RulesEngine:
             if remember:
                 self._early.update(i.event_id for i in chosen)
         if chosen:
-            self._run(chosen, in_order=False)
+            try:
+                self._run(chosen, in_order=False)
+            except BaseException:
+                # Not run (the database failed before the appliers): leave them to `process`.
+                if remember:
+                    with self._lock:
+                        self._early.difference_update(i.event_id for i in chosen)
+                raise
             self.urgent_processed += len(chosen)
         return chosen
 

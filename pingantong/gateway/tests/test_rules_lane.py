@@ -206,3 +206,25 @@ def test_urgent_alarms_are_the_alarm_centres_most_urgent_types():
     assert pipeline.is_urgent(event(["gas"]))
     assert not pipeline.is_urgent(event(["low_battery", "removed", "geofence_exit"]))
     assert not pipeline.is_urgent(event([]))
+
+
+def test_an_sos_the_lane_could_not_run_is_left_to_the_rules_thread(seen):
+    """The lane fails (its database call raises): the rules thread's queue still runs the SOS."""
+    from django.db import DatabaseError, connection
+
+    register_device(protocol="watch", identity=SOS_ID, device_type="watch")
+    _stored, sos = store_batch([_sos(SOS_ID)], NODE)
+    engine = RulesEngine()
+    marking = f'UPDATE "{DeviceEventRecord._meta.db_table}" SET "processed_at"'
+
+    def fail_marking(execute, sql, params, many, context):
+        if sql.startswith(marking):
+            raise DatabaseError("disk I/O error")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail_marking), pytest.raises(DatabaseError):
+        engine.process_urgent(sos)
+    engine.process(sos)
+    assert seen.ids == [sos[0].event_id] * 2, "run again by the rules thread, not skipped"
+    assert _unprocessed() == 0
+    assert Alarm.objects.filter(device__identity=SOS_ID, alarm_type="sos").exists()

@@ -180,6 +180,7 @@ async def _load_part(
     loop = asyncio.get_running_loop()
     ready.put(warm_up)
     await loop.run_in_executor(None, go.wait)
+    cpu_started = time.process_time()
     gen.running = True
     started = time.perf_counter()
     for i, term in enumerate(gen.terminals):
@@ -201,6 +202,7 @@ async def _load_part(
         "warm_up_s": warm_up,
         "messages": gen.count,
         "elapsed": elapsed,
+        "cpu_s": time.process_time() - cpu_started,
         "errors": gen.errors,
         "latencies": gen.latencies,
     }
@@ -254,6 +256,7 @@ async def _load(
         "messages": messages,
         "rate": messages / elapsed,
         "errors": sum(p["errors"] for p in parts),
+        "generator_cpu_us_per_message": round(sum(p["cpu_s"] for p in parts) / max(1, messages) * 1e6, 1),
         "sos_samples": len(latencies),
         "sos_p50_ms": latencies[len(latencies) // 2] if latencies else None,
         "sos_p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
@@ -359,6 +362,17 @@ async def _echo_ceiling(connections: int, sos: int, duration: float, interval: f
 def _cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs from /proc/stat (Linux; zeros elsewhere)."""
+    try:
+        with open("/proc/stat") as fh:
+            values = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return float(sum(values) - idle), float(sum(values))
 
 
 def _thread_cpu() -> dict[str, float]:
@@ -499,7 +513,10 @@ async def _run(scale: float) -> dict[str, Any]:
         log.info("load phase: %d terminals for %.0f s", connections, duration)
         cpu_before, stored_before = _cpu_seconds(), gateway.ingestor.metrics.frames_stored
         threads_before = _thread_cpu()
+        machine_before = _machine_cpu()
         load = await _load(ports["jt808"], connections, sos, duration, interval)
+        machine_after = _machine_cpu()
+        machine_busy = (machine_after[0] - machine_before[0]) / max(1.0, machine_after[1] - machine_before[1])
         cpu_load = _cpu_seconds() - cpu_before
         stored_load = gateway.ingestor.metrics.frames_stored - stored_before
         threads_after = _thread_cpu()
@@ -551,6 +568,12 @@ async def _run(scale: float) -> dict[str, Any]:
             },
             {"name": "rules stage behind at the end", "value": round(rules_lag, 2), "unit": "s"},
             {
+                "name": "load generator CPU per message",
+                "value": load["generator_cpu_us_per_message"],
+                "unit": "µs",
+            },
+            {"name": "machine CPU busy during the load", "value": round(machine_busy * 100, 1), "unit": "%"},
+            {
                 "name": "memory per idle connection",
                 "value": round(per_conn / 1, 2),
                 "unit": "KiB",
@@ -565,6 +588,7 @@ async def _run(scale: float) -> dict[str, Any]:
         "ingest": ingest,
         "gateway_cpu_s": cpu_load,
         "gateway_cpu_us_per_message_by_thread": per_thread_us,
+        "machine_busy_during_load": round(machine_busy, 3),
         "database": connection.vendor,
         "cpus": len(os.sched_getaffinity(0)),
         "loadavg": os.getloadavg(),

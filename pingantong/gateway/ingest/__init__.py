@@ -31,7 +31,7 @@ from django.db import OperationalError, connection
 from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.dbconn import keep_connection
-from pingantong.gateway.ingest.store import store_batch
+from pingantong.gateway.ingest.store import prepare_batch, store_batch, write_prepared
 from pingantong.gateway.ingest.types import FrameIn, Stored
 from pingantong.gateway.ingest.writelock import writer_turn
 from pingantong.gateway.pipeline import RulesEngine, StoredEvent
@@ -355,10 +355,17 @@ class Ingestor:
         started = time.perf_counter()
         for attempt in range(LOCK_RETRIES + 1):
             try:
-                waiting = time.perf_counter()
-                with writer_turn():
-                    self.metrics.write_turn_wait_seconds += time.perf_counter() - waiting
-                    stored, handed = self.store(frames, self.node)
+                if self.store is store_batch:
+                    # The rows are built before taking the turn: only numbering, inserts and the
+                    # commit hold SQLite's write lock (the rules stage waits for it).
+                    prepared = prepare_batch(frames)
+                    waiting = time.perf_counter()
+                    with writer_turn():
+                        self.metrics.write_turn_wait_seconds += time.perf_counter() - waiting
+                        stored, handed = write_prepared(prepared, self.node)
+                else:
+                    with writer_turn():
+                        stored, handed = self.store(frames, self.node)
                 break
             except OperationalError as exc:
                 # Another process holding SQLite's write lock past busy_timeout: try again briefly.

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
 from django.db import connection, transaction
 
-from pingantong.gateway.events import DeviceEvent
 from pingantong.gateway.ingest.types import FrameIn, Stored, identity_of
 from pingantong.gateway.pipeline import DeviceRef, StoredEvent
 
@@ -181,8 +181,126 @@ def _json(value: Any) -> str:
     return _ENCODER.encode(value).replace("\\u0000", "\\ufffd")
 
 
-def store_batch(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], list[StoredEvent]]:
-    """Write a batch of frames in one transaction; returns per-frame ids and the events for rules."""
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch's rows with everything but the ids filled in (`prepare_batch`), ready for
+    `write_prepared` to number and insert under the write lock."""
+
+    frames: Sequence[FrameIn]
+    devices: dict[tuple[str, str], DeviceRef]
+    raw_rows: list[tuple]  # RAW_COLUMNS without "id"
+    events: list[tuple[int, tuple, tuple | None, Any]]  # (frame index, event row middle, series, event)
+    vitals_sensors: list[tuple[int, str, tuple]]  # (event index, "vitals" | "sensor", row with 0 for the id)
+    frame_devices: list[int | None]
+    n_events: int
+
+
+def prepare_batch(frames: Sequence[FrameIn]) -> PreparedBatch:
+    """The Python half of storing a batch, outside any transaction: look the terminals up (a read)
+    and build every row except its ids. On SQLite the write lock is held only for `write_prepared`
+    (numbering, inserts, commit), so the rules stage waits less for its turn and the ingest writer
+    less for the rules'."""
+    dt = datetime_adapter()
+    wanted: dict[str, set[str]] = {}
+    for f in frames:
+        idents = wanted.setdefault(f.protocol, set())
+        ident = identity_of(f)
+        if ident:
+            idents.add(_text(ident, 64))
+        for e in f.events:
+            if e.device_id and e.device_id != ident:
+                idents.add(_text(e.device_id, 64))
+    with connection.cursor() as cursor:
+        devices = _lookup_devices(cursor, wanted)
+    raw_rows: list[tuple] = []
+    events: list[tuple[int, tuple, tuple | None, Any]] = []
+    extra_rows: list[tuple[int, str, tuple]] = []
+    frame_devices: list[int | None] = []
+    for index, f in enumerate(frames):
+        ident = identity_of(f)
+        frame_device = devices.get((f.protocol, ident))
+        frame_pk = frame_device.pk if frame_device is not None else None
+        frame_devices.append(frame_pk)
+        received = dt(f.received_at)
+        raw_rows.append(
+            (
+                f.protocol,
+                frame_pk,
+                _text(ident, 64),
+                _text(f.peer, 64),
+                received,
+                f.raw,
+                _text(f.error or "", 255),
+            )
+        )
+        for e in f.events:
+            device = frame_device if e.device_id == ident else devices.get((f.protocol, e.device_id))
+            device_pk = device.pk if device is not None else None
+            device_time = dt(e.device_time) if e.device_time else None
+            middle = (
+                device_pk,
+                e.protocol,
+                _text(e.device_id, 64),
+                _text(e.message, 32),
+                e.kind,
+                json.dumps(e.alarms) if e.alarms else "[]",
+                device_time,
+                received,
+                e.archived,
+                e.serial,
+                _json(e.to_json(include_extra=True)),
+            )
+            position = None
+            if device_pk is not None:
+                at = device_time or received
+                p = e.position
+                if p is not None and not (p.latitude == 0 and p.longitude == 0):
+                    position = (
+                        (device_pk, at, received),
+                        (
+                            p.latitude,
+                            p.longitude,
+                            p.valid,
+                            p.speed_kmh,
+                            p.course_deg,
+                            p.altitude_m,
+                            p.satellites,
+                            e.archived,
+                        ),
+                    )
+                if e.vitals:
+                    v = e.vitals
+                    extra_rows.append(
+                        (
+                            len(events),
+                            "vitals",
+                            (
+                                device_pk,
+                                at,
+                                received,
+                                0,
+                                v.get("heart_rate_bpm"),
+                                v.get("bp_systolic_mmhg"),
+                                v.get("bp_diastolic_mmhg"),
+                                v.get("spo2_pct"),
+                                v.get("body_temp_c"),
+                            ),
+                        )
+                    )
+                if e.sensor is not None:
+                    extra_rows.append(
+                        (
+                            len(events),
+                            "sensor",
+                            (device_pk, at, received, 0, _json(e.sensor), json.dumps(e.alarms)),
+                        )
+                    )
+            events.append((index, middle, position, (e, device)))
+    return PreparedBatch(frames, devices, raw_rows, events, extra_rows, frame_devices, len(events))
+
+
+def write_prepared(batch: PreparedBatch, node: str) -> tuple[list[Stored], list[StoredEvent]]:
+    """The database half: number the rows and insert them in one transaction."""
     from pingantong.devices.models import (
         DeviceEventRecord,
         PositionRecord,
@@ -192,138 +310,44 @@ def store_batch(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], lis
         VitalsRecord,
     )
 
-    dt = datetime_adapter()
+    frames = batch.frames
     with transaction.atomic(), connection.cursor() as cursor:
-        wanted: dict[str, set[str]] = {}
-        for f in frames:
-            idents = wanted.setdefault(f.protocol, set())
-            ident = identity_of(f)
-            if ident:
-                idents.add(_text(ident, 64))
-            for e in f.events:
-                if e.device_id and e.device_id != ident:
-                    idents.add(_text(e.device_id, 64))
-        devices = _lookup_devices(cursor, wanted)
-
         raw_ids = _allocate(cursor, RawFrame._meta.db_table, len(frames))
-        n_events = sum(len(f.events) for f in frames)
-        event_ids = _allocate(cursor, DeviceEventRecord._meta.db_table, n_events)
-        raw_rows: list[tuple] = []
+        event_ids = _allocate(cursor, DeviceEventRecord._meta.db_table, batch.n_events)
+        raw_rows = [(raw_id, *row, node) for raw_id, row in zip(raw_ids, batch.raw_rows, strict=True)]
         event_rows: list[tuple] = []
         positions: list[tuple] = []
-        vitals: list[tuple] = []
-        sensors: list[tuple] = []
         handed: list[StoredEvent] = []
-        stored: list[Stored] = []
-        k = 0
-        for f, raw_id in zip(frames, raw_ids, strict=True):
-            ident = identity_of(f)
-            frame_device = devices.get((f.protocol, ident))
-            received = dt(f.received_at)
-            raw_rows.append(
-                (
-                    raw_id,
-                    f.protocol,
-                    frame_device.pk if frame_device else None,
-                    _text(ident, 64),
-                    _text(f.peer, 64),
-                    received,
-                    f.raw,
-                    _text(f.error or "", 255),
-                    node,
-                )
-            )
-            ids = event_ids[k : k + len(f.events)]
-            k += len(f.events)
-            for e, event_id in zip(f.events, ids, strict=True):
-                device = devices.get((f.protocol, e.device_id))
-                device_pk = device.pk if device is not None else None
-                event_rows.append(
-                    (
-                        event_id,
-                        device_pk,
-                        e.protocol,
-                        _text(e.device_id, 64),
-                        _text(e.message, 32),
-                        e.kind,
-                        json.dumps(e.alarms),
-                        dt(e.device_time) if e.device_time else None,
-                        received,
-                        e.archived,
-                        e.serial,
-                        _json(e.to_json(include_extra=True)),
-                        raw_id,
-                        node,
-                    )
-                )
-                handed.append(StoredEvent(e, event_id, f.received_at, device, node))
-                if device_pk is not None:
-                    _series(
-                        e,
-                        device_pk,
-                        event_id,
-                        dt(e.device_time) if e.device_time else received,
-                        received,
-                        positions,
-                        vitals,
-                        sensors,
-                    )
-            stored.append(Stored(raw_id, list(ids), frame_device.pk if frame_device else None))
-
+        per_frame: list[list[int]] = [[] for _ in frames]
+        for (index, middle, position, (event, device)), event_id in zip(batch.events, event_ids, strict=True):
+            raw_id = raw_ids[index]
+            event_rows.append((event_id, *middle, raw_id, node))
+            if position is not None:
+                positions.append((*position[0], event_id, *position[1]))
+            handed.append(StoredEvent(event, event_id, frames[index].received_at, device, node))
+            per_frame[index].append(event_id)
+        vitals = [
+            (*row[:3], event_ids[k], *row[4:]) for k, kind, row in batch.vitals_sensors if kind == "vitals"
+        ]
+        sensors = [
+            (*row[:3], event_ids[k], *row[4:]) for k, kind, row in batch.vitals_sensors if kind == "sensor"
+        ]
         _insert(cursor, RawFrame._meta.db_table, RAW_COLUMNS, raw_rows)
         _insert(cursor, DeviceEventRecord._meta.db_table, EVENT_COLUMNS, event_rows)
         _insert(cursor, PositionRecord._meta.db_table, POSITION_COLUMNS, positions)
         _insert(cursor, VitalsRecord._meta.db_table, VITALS_COLUMNS, vitals)
         _insert(cursor, SensorRecord._meta.db_table, SENSOR_COLUMNS, sensors)
-        _update_inbox(UnknownDeviceInbox, frames, raw_ids, devices)
+        _update_inbox(UnknownDeviceInbox, frames, raw_ids, batch.devices)
+    stored = [
+        Stored(raw_id, ids, device_pk)
+        for raw_id, ids, device_pk in zip(raw_ids, per_frame, batch.frame_devices, strict=True)
+    ]
     return stored, handed
 
 
-def _series(
-    e: DeviceEvent,
-    device_pk: int,
-    event_id: int,
-    at: Any,
-    received: Any,
-    positions: list,
-    vitals: list,
-    sensors: list,
-) -> None:
-    p = e.position
-    if p is not None and not (p.latitude == 0 and p.longitude == 0):
-        positions.append(
-            (
-                device_pk,
-                at,
-                received,
-                event_id,
-                p.latitude,
-                p.longitude,
-                p.valid,
-                p.speed_kmh,
-                p.course_deg,
-                p.altitude_m,
-                p.satellites,
-                e.archived,
-            )
-        )
-    if e.vitals:
-        v = e.vitals
-        vitals.append(
-            (
-                device_pk,
-                at,
-                received,
-                event_id,
-                v.get("heart_rate_bpm"),
-                v.get("bp_systolic_mmhg"),
-                v.get("bp_diastolic_mmhg"),
-                v.get("spo2_pct"),
-                v.get("body_temp_c"),
-            )
-        )
-    if e.sensor is not None:
-        sensors.append((device_pk, at, received, event_id, _json(e.sensor), json.dumps(e.alarms)))
+def store_batch(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], list[StoredEvent]]:
+    """Write a batch of frames in one transaction; returns per-frame ids and the events for rules."""
+    return write_prepared(prepare_batch(frames), node)
 
 
 def _update_inbox(model: Any, frames: Sequence[FrameIn], raw_ids: list[int], devices: dict) -> None:

@@ -275,3 +275,54 @@ def test_writer_keeps_its_connection_and_leaves_wal_checkpoints_to_the_checkpoin
         assert busy == 0 and copied == log_frames
     else:
         assert checkpoints == 0  # PostgreSQL has no WAL of ours to checkpoint
+
+
+def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monkeypatch):
+    """SQLite has one write lock, shared with the rules stage by turns (writelock.py): the ingest
+    writer builds a batch's rows (device look-up, JSON, timestamps) before taking its turn, so
+    the turn lasts only for numbering, inserting and committing."""
+    import asyncio
+    import fcntl
+    import os
+
+    from pingantong.gateway import ingest as ingest_module
+    from pingantong.gateway.ingest import writelock
+
+    path = writelock._lock_path()
+    if path is None:
+        pytest.skip("the write-lock turn exists only on a SQLite file database")
+    free_while_preparing: list[bool] = []
+    taken_while_writing: list[bool] = []
+    real_prepare, real_write = ingest_module.prepare_batch, ingest_module.write_prepared
+
+    def lock_is_free() -> bool:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # another open file: flock conflicts
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
+    def prepare(frames):
+        free_while_preparing.append(lock_is_free())
+        return real_prepare(frames)
+
+    def write(prepared, node):
+        taken_while_writing.append(not lock_is_free())
+        return real_write(prepared, node)
+
+    monkeypatch.setattr(ingest_module, "prepare_batch", prepare)
+    monkeypatch.setattr(ingest_module, "write_prepared", write)
+
+    async def scenario():
+        ingestor = Ingestor(node="n1")
+        await ingestor.start()
+        stored = await ingestor.submit([FrameIn("watch", b"x", [_event("5")], peer="p")])
+        await ingestor.stop()
+        return stored
+
+    stored = asyncio.run(scenario())
+    assert len(stored) == 1 and DeviceEventRecord.objects.filter(pk=stored[0].event_ids[0]).exists()
+    assert free_while_preparing == [True] and taken_while_writing == [True]

@@ -52,14 +52,30 @@ def _sos_frame(identity: str) -> bytes:
     return f"[3G*{identity}*{len(body):04x}*{body}]".encode()
 
 
-async def _measure_ws(count: int) -> dict[str, list[float]]:
+async def _login(port: int, identity: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"[3G*{identity}*000B*LK,0,10,100]".encode())
+    await reader.readuntil(b"]")
+    return reader, writer
+
+
+async def _measure_ws(
+    count: int, *, load_terminals: int = 0, load_seconds: float = 0.0, spacing: float = 0.0
+) -> dict[str, Any]:
+    """`count` SOS rounds; with `load_terminals`, while that many JT/T 808 terminals report every
+    0.9 s (the gateway benchmark's generator, in its own processes) for `load_seconds`."""
     import uvicorn
     import websockets
 
     from pingantong.alarms import live
-    from pingantong.gateway.listeners import Gateway
+    from pingantong.gateway.listeners import Gateway, ListenerLimits
 
     loop = asyncio.get_running_loop()
+    if load_terminals:
+        from pingantong.gateway.bench import _raise_nofile, _register
+
+        _raise_nofile()
+        await loop.run_in_executor(None, _register, load_terminals, 0)
     session, _user = await loop.run_in_executor(None, _agent_cookie)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -71,7 +87,14 @@ async def _measure_ws(count: int) -> dict[str, list[float]]:
     )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign,attr-defined]
     serving = asyncio.create_task(server.serve(sockets=[sock]))
-    gateway = Gateway({"watch": 0}, host="127.0.0.1", node="bench-ws", downlinks=False, recover=False)
+    gateway = Gateway(
+        {"watch": 0, "jt808": 0} if load_terminals else {"watch": 0},
+        host="127.0.0.1",
+        node="bench-ws",
+        downlinks=False,
+        recover=False,
+        limits=ListenerLimits(max_connections=40_000),
+    )
     ports = await gateway.start()
     while not server.started:
         await asyncio.sleep(0.02)
@@ -84,7 +107,27 @@ async def _measure_ws(count: int) -> dict[str, list[float]]:
     screen: list[float] = []
     ack: list[float] = []
     seen: set[Any] = set()
+    loading: asyncio.Task | None = None
+    stored_before = 0
+    watches: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     try:
+        if load_terminals:
+            # The SOS watches log in before the load: under load a login's reply waits behind the
+            # fleet's reports (it is not urgent), and only the SOS is timed.
+            watches = [await _login(ports["watch"], f"35040{n:05d}") for n in range(count)]
+            from pingantong.gateway.bench import _load
+
+            loading = asyncio.create_task(_load(ports["jt808"], load_terminals, 0, load_seconds, 0.9))
+            # Wait for the fleet to connect and report once, then 5 s of load (the rules stage
+            # falls behind), before the first SOS.
+            deadline = time.monotonic() + 300
+            while gateway.ingestor.metrics.frames_stored < load_terminals:
+                if loading.done() or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(5.0)
+            stored_before = gateway.ingestor.metrics.frames_stored
+            load_started = time.perf_counter()
         async with websockets.connect(
             f"ws://127.0.0.1:{port}/ws/alarms/",
             additional_headers={"Cookie": f"sessionid={session}", "Origin": f"http://127.0.0.1:{port}"},
@@ -92,10 +135,15 @@ async def _measure_ws(count: int) -> dict[str, list[float]]:
             hello = json.loads(await ws.recv())
             assert hello["type"] == "hello", hello
             for n in range(count):
+                if loading is not None and loading.done():
+                    break  # the load is over: only SOS under load count here
+                if spacing and n:
+                    await asyncio.sleep(spacing)
                 identity = f"35040{n:05d}"
-                reader, writer = await asyncio.open_connection("127.0.0.1", ports["watch"])
-                writer.write(f"[3G*{identity}*000B*LK,0,10,100]".encode())
-                await reader.readuntil(b"]")
+                if n < len(watches):
+                    reader, writer = watches[n]
+                else:
+                    reader, writer = await _login(ports["watch"], identity)
                 started = time.perf_counter()
                 writer.write(_sos_frame(identity))
                 await reader.readuntil(b"]")
@@ -113,15 +161,33 @@ async def _measure_ws(count: int) -> dict[str, list[float]]:
                         break
                 screen.append((time.perf_counter() - started) * 1000)
                 writer.close()
+        out: dict[str, Any] = {"ack": ack, "screen": screen}
+        if loading is not None:
+            sos_done = time.perf_counter()
+            stored_during = gateway.ingestor.metrics.frames_stored - stored_before
+            load = await loading
+            drain_started = time.perf_counter()
+            await gateway.ingestor.drain_rules()
+            out["load"] = {
+                "terminals": load_terminals,
+                "rate": load["rate"],
+                "stored_per_s_during_sos": stored_during / max(1e-9, sos_done - load_started),
+                "rules_behind_s": time.perf_counter() - drain_started,
+                "ingest": gateway.ingestor.stats(),
+            }
     finally:
+        for _reader, writer in watches:
+            writer.close()
         stop.set()
         if relaying is not None:
             await relaying
+        if loading is not None and not loading.done():
+            loading.cancel()
         await gateway.stop()
         server.should_exit = True
         await serving
         sock.close()
-    return {"ack": ack, "screen": screen}
+    return out
 
 
 def bench_sos_to_websocket(scale: float) -> dict[str, Any]:
@@ -150,6 +216,58 @@ def bench_sos_to_websocket(scale: float) -> dict[str, Any]:
 
 
 bench_sos_to_websocket.default_scale = 1.0  # type: ignore[attr-defined]
+
+
+def bench_sos_to_websocket_loaded(scale: float) -> dict[str, Any]:
+    """SOS frame → console websocket, p50/p99, while 10,000×scale terminals load the gateway."""
+    import os
+
+    from django.conf import settings
+
+    terminals = max(200, int(10_000 * scale))
+    seconds = float(os.environ.get("PINGANTONG_BENCH_SECONDS", "60"))
+    # One SOS every 0.5 s for as long as the load lasts (S01: the alarm must not wait behind the
+    # rules stage's backlog: decision 0113's priority lane).
+    data = asyncio.run(
+        _measure_ws(int(seconds / 0.5), load_terminals=terminals, load_seconds=seconds, spacing=0.5)
+    )
+    load = data.get("load", {})
+    ingest = load.get("ingest", {})
+    return {
+        "rules": os.environ.get("PINGANTONG_GATEWAY_RULES")
+        or str(getattr(settings, "PINGANTONG_GATEWAY_RULES", "") or "thread"),
+        "figures": [
+            {
+                "name": "SOS → console websocket under load, p50",
+                "value": _pct(data["screen"], 0.5),
+                "unit": "ms",
+            },
+            {
+                "name": "SOS → console websocket under load, p99",
+                "value": _pct(data["screen"], 0.99),
+                "unit": "ms",
+                "target": TARGET_P99_MS,
+            },
+            {"name": "SOS → ACK (stored) under load, p50", "value": _pct(data["ack"], 0.5), "unit": "ms"},
+            {"name": "SOS rounds under load", "value": len(data["screen"]), "unit": "n"},
+            {"name": "load terminals", "value": terminals, "unit": "conn"},
+            {"name": "messages stored+acked /s", "value": round(load.get("rate", 0.0), 1), "unit": "msg/s"},
+            {
+                "name": "rules stage behind at the end",
+                "value": round(load.get("rules_behind_s", 0.0), 2),
+                "unit": "s",
+            },
+            {
+                "name": "rules CPU per event",
+                "value": ingest.get("rules_cpu_us_per_event"),
+                "unit": "µs",
+            },
+        ],
+        "load": load,
+    }
+
+
+bench_sos_to_websocket_loaded.default_scale = 0.2  # type: ignore[attr-defined]
 
 
 UNBOUND_IDENTITY = "3504088888"

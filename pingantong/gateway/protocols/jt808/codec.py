@@ -54,6 +54,7 @@ class Jt808Codec:
         self.version: int | None = None
         self.is_2019 = False
         self._serial = 0
+        self._commands: Jt808Commands | None = None
         self._framer = Jt808Framer(max_frame_size)
         self._pending: OrderedDict[tuple[int, int], dict[int, bytes]] = OrderedDict()
         self._pending_header: dict[tuple[int, int], Jt808Header] = {}
@@ -180,7 +181,10 @@ class Jt808Codec:
         """Downlink encoder for this session's terminal (requires a decoded frame first)."""
         if self.phone is None:
             raise LookupError("no terminal number yet: decode a frame from the device first")
-        return Jt808Commands(self.phone, self.next_serial, version=self.version)
+        cached = self._commands
+        if cached is None or cached.phone != self.phone or cached.version != self.version:
+            cached = self._commands = Jt808Commands(self.phone, self.next_serial, version=self.version)
+        return cached
 
     def commands_for(self, device_id: str, *, version: int | None = None) -> Jt808Commands:
         """Downlink encoder for a terminal known only by its device id (no live session)."""

@@ -11,7 +11,7 @@ the Luhn digit is appended (``4f07788ef676`` → ``868935060005020``).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from functools import lru_cache
 
 ATTR_LENGTH_MASK = 0x03FF
 ATTR_SUBPACKAGE = 1 << 13
@@ -22,39 +22,72 @@ class Jt808FormatError(ValueError):
     """The message is too short or inconsistent to decode."""
 
 
-@dataclass(slots=True, frozen=True)
 class Jt808Header:
-    msg_id: int
-    attr: int
-    version: int | None  # the 2019 protocol version byte; None for 2011/2013
-    phone: bytes  # as received (6 or 10 bytes), echoed in replies
-    serial: int
-    total: int | None = None
-    index: int | None = None
+    """A parsed header. The flags derived from `attr` and the device id are computed once here:
+    the codec asks for them several times per frame, 10,000 frames a second."""
 
-    @property
-    def is_2019(self) -> bool:
-        return bool(self.attr & ATTR_VERSION_2019)
+    __slots__ = (
+        "attr",
+        "body_length",
+        "device_id",
+        "index",
+        "is_2019",
+        "msg_id",
+        "phone",
+        "serial",
+        "size",
+        "subpackaged",
+        "total",
+        "version",
+    )
 
-    @property
-    def body_length(self) -> int:
-        return self.attr & ATTR_LENGTH_MASK
+    def __init__(
+        self,
+        msg_id: int,
+        attr: int,
+        version: int | None,  # the 2019 protocol version byte; None for 2011/2013
+        phone: bytes,  # as received (6 or 10 bytes), echoed in replies
+        serial: int,
+        total: int | None = None,
+        index: int | None = None,
+    ) -> None:
+        self.msg_id = msg_id
+        self.attr = attr
+        self.version = version
+        self.phone = phone
+        self.serial = serial
+        self.total = total
+        self.index = index
+        self.is_2019 = bool(attr & ATTR_VERSION_2019)
+        self.subpackaged = bool(attr & ATTR_SUBPACKAGE)
+        self.body_length = attr & ATTR_LENGTH_MASK
+        self.size = (17 if self.is_2019 else 12) + (4 if self.subpackaged else 0)
+        self.device_id = terminal_id(phone)
 
     @property
     def encryption(self) -> int:
         return self.attr >> 10 & 0x7
 
-    @property
-    def subpackaged(self) -> bool:
-        return bool(self.attr & ATTR_SUBPACKAGE)
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Jt808Header):
+            return NotImplemented
+        return (self.msg_id, self.attr, self.version, self.phone, self.serial, self.total, self.index) == (
+            other.msg_id,
+            other.attr,
+            other.version,
+            other.phone,
+            other.serial,
+            other.total,
+            other.index,
+        )
 
-    @property
-    def size(self) -> int:
-        return (17 if self.is_2019 else 12) + (4 if self.subpackaged else 0)
+    __hash__ = None  # type: ignore[assignment]
 
-    @property
-    def device_id(self) -> str:
-        return terminal_id(self.phone)
+    def __repr__(self) -> str:
+        return (
+            f"Jt808Header(msg_id=0x{self.msg_id:04X}, attr=0x{self.attr:04X}, version={self.version}, "
+            f"phone={self.phone.hex()}, serial={self.serial}, total={self.total}, index={self.index})"
+        )
 
 
 def parse_header(message: bytes) -> Jt808Header:
@@ -103,8 +136,10 @@ def luhn_digit(digits: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+@lru_cache(maxsize=65_536)
 def terminal_id(phone: bytes) -> str:
-    """The contract device id for a terminal number field."""
+    """The contract device id for a terminal number field (cached: asked for every frame, and a
+    gateway sees the same terminals all day)."""
     text = phone.hex()
     if text.isdigit():
         return text.lstrip("0") or "0"

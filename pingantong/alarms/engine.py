@@ -39,9 +39,25 @@ class RecordSignal(pipeline.Decision):
 
 
 def _settings_for(client_id: Any) -> Any:
+    """The client's alarm settings; inside a rules batch, those of every client of the batch are
+    read at the first need, in one query (a bound client's every position report needs them, for
+    the safe areas: one query per report cost more than the rest of its rules; decision 0113)."""
     from .models import AlarmSettings
 
-    return AlarmSettings.objects.filter(client_id=client_id).first() if client_id is not None else None
+    if client_id is None:
+        return None
+    memo = pipeline.batch_memo()
+    if memo is None:
+        return AlarmSettings.objects.filter(client_id=client_id).first()
+    by_client = memo.get("alarm_settings")
+    if by_client is None:
+        clients = {i.device.client_id for i in pipeline.batch_items() if i.device is not None}
+        clients.discard(None)
+        clients.add(client_id)
+        by_client = memo["alarm_settings"] = {
+            row.client_id: row for row in AlarmSettings.objects.filter(client_id__in=list(clients))
+        }
+    return by_client.get(client_id)
 
 
 def _recent_fixes(device_pk: int, before: Any, seconds: int) -> tuple[rules.Fix, ...]:

@@ -37,6 +37,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
@@ -257,6 +258,24 @@ class StoredEvent:
     gateway_node: str = ""
 
 
+# --- The batch being evaluated ---------------------------------------------------------------------
+
+_BATCH: ContextVar[tuple[list[StoredEvent], dict[str, Any]] | None] = ContextVar("rules_batch", default=None)
+
+
+def batch_items() -> list[StoredEvent]:
+    """The events of the batch whose rules are running (empty outside a batch): a rule that needs a
+    read per event may make it once for the whole batch (decision 0113)."""
+    current = _BATCH.get()
+    return current[0] if current is not None else []
+
+
+def batch_memo() -> dict[str, Any] | None:
+    """A dict that lives as long as the rules of the current batch run (None outside a batch)."""
+    current = _BATCH.get()
+    return current[1] if current is not None else None
+
+
 # --- Registry ----------------------------------------------------------------------------------
 
 Rule = Callable[[DeviceEvent, RuleContext], Sequence[Decision]]
@@ -419,6 +438,32 @@ class RulesEngine:
         origins: list[int] = []
         ids: list[int] = []
         rules = list(_RULES)
+        token = _BATCH.set((items, {}))
+        try:
+            self._evaluate(items, rules, decisions, origins, ids, in_order=in_order)
+        finally:
+            _BATCH.reset(token)
+        from pingantong.gateway.ingest.writelock import writer_turn
+
+        with writer_turn():  # SQLite: take turns with the ingest writer without sleeping
+            failed = self._apply_tracked(decisions, origins)
+            done = [i for i in ids if i not in failed] if failed else ids
+            self._mark_processed(done)
+        if failed:
+            self._remember_failed(failed)
+        self.processed += len(done)
+        return decisions
+
+    def _evaluate(
+        self,
+        items: list[StoredEvent],
+        rules: list[Rule],
+        decisions: list[Decision],
+        origins: list[int],
+        ids: list[int],
+        *,
+        in_order: bool,
+    ) -> None:
         for item in items:
             ids.append(item.event_id)
             ctx = self._context(item)
@@ -443,16 +488,6 @@ class RulesEngine:
                 and not item.event.archived
             ):
                 self.steps[ctx.device_pk] = item.event.steps
-        from pingantong.gateway.ingest.writelock import writer_turn
-
-        with writer_turn():  # SQLite: take turns with the ingest writer without sleeping
-            failed = self._apply_tracked(decisions, origins)
-            done = [i for i in ids if i not in failed] if failed else ids
-            self._mark_processed(done)
-        if failed:
-            self._remember_failed(failed)
-        self.processed += len(done)
-        return decisions
 
     def _context(self, item: StoredEvent) -> RuleContext:
         device = item.device

@@ -170,3 +170,55 @@ def test_warm_up_loads_the_row_template():
 
     engine.warm_up()
     assert engines["django"].engine.find_template("alarms/_row.html")
+
+
+def test_a_batch_of_bound_clients_reports_reads_their_alarm_settings_once(client_factory, elder):
+    """Each position report of a bound client needs the client's safe areas (S10): the rules stage
+    reads the settings of every client of the batch in one query, not one per report (decision
+    0113), and each report is still judged by its own client's areas."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pingantong.alarms.models import AlarmSettings
+    from pingantong.devices.actions import bind_device, register_device
+    from pingantong.devices.models import DeviceEventRecord
+    from pingantong.gateway.pipeline import DeviceRef
+
+    engine = RulesEngine()
+    now = timezone.now()
+    stored = []
+    for n in range(5):
+        client = elder if n == 0 else client_factory(elder.region_id, name=f"测试老人甲{n}")
+        # The first three live near the fix below; the last two ~7 km from it.
+        centre = [26.30, 117.70] if n < 3 else [26.2634, 117.6389]
+        AlarmSettings.objects.create(
+            client=client,
+            safe_areas=[{"name": "家", "circle": [*centre, 300]}],
+            geofence_dwell_seconds=0,
+        )
+        device = register_device(protocol="watch", identity=f"47001865{n:02d}", device_type="watch")
+        device = bind_device(device=device, client=client)
+        event = DeviceEvent(
+            protocol="watch",
+            device_id=device.identity,
+            message="UD",
+            kind="position",
+            device_time=now,
+            position=Position(26.30, 117.70, True),
+        )
+        record = DeviceEventRecord.objects.create(
+            device=device,
+            protocol="watch",
+            device_identity=device.identity,
+            message="UD",
+            kind="position",
+            received_at=now,
+            payload=event.to_json(),
+        )
+        stored.append(StoredEvent(event, record.pk, now, DeviceRef.of(device)))
+    with CaptureQueriesContext(connection) as queries:
+        engine.process(stored)
+    table = AlarmSettings._meta.db_table
+    assert sum(f'FROM "{table}"' in q["sql"] for q in queries.captured_queries) == 1
+    exits = Alarm.objects.filter(alarm_type="geofence_exit")
+    assert sorted(a.device.identity for a in exits) == ["4700186503", "4700186504"]

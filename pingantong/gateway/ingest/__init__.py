@@ -29,6 +29,7 @@ from typing import Any
 from django.db import OperationalError, connection
 
 from pingantong.gateway.events import DeviceEvent, Position
+from pingantong.gateway.ingest import dbconn
 from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.dbconn import keep_connection
 from pingantong.gateway.ingest.store import prepare_batch, store_batch, write_prepared
@@ -161,7 +162,6 @@ class Ingestor:
         self._task: asyncio.Task | None = None
         self._closing = False
         self._checkpointer: asyncio.Task | None = None
-        self._writer_connection: Any = None
         self.rules_mode = rules or rules_mode()
         if self.rules_mode == "process" and shares_writer_thread():
             self.rules_mode = "thread"
@@ -192,6 +192,7 @@ class Ingestor:
             self._task = asyncio.create_task(self._run(), name="ingest")
             INGESTORS[self.node] = self
         if self._checkpointer is None and connection.vendor == "sqlite" and not shares_writer_thread():
+            dbconn.checkpointer_started()  # before the writer's first connection is opened
             self._checkpointer = asyncio.create_task(self._checkpoint_wal(), name="wal-checkpoint")
 
     async def _checkpoint_wal(self) -> None:
@@ -200,10 +201,10 @@ class Ingestor:
         By default the connection whose commit pushes the log past 1,000 pages runs the checkpoint
         inside that commit; for the ingest writer that put 10-20 ms (and the checkpoint's fsync)
         into one batch in every few, on the path to the ACKs and in front of any SOS waiting for
-        the next batch. The writer turns automatic checkpoints off on its connection
-        (`_write`) and this task runs a PASSIVE checkpoint every `CHECKPOINT_SECONDS`: it never
-        takes the write lock and runs beside the writer (SQLite releases the GIL while it works).
-        Other connections (web, worker, a rules process) keep SQLite's default."""
+        the next batch. While this task runs, this process's connections and the rules process's
+        have automatic checkpoints off (`dbconn`), and it runs a PASSIVE checkpoint every
+        `CHECKPOINT_SECONDS`: it never takes the write lock and runs beside the writers (SQLite
+        releases the GIL while it works). Other processes (web, worker) keep SQLite's default."""
         loop = asyncio.get_running_loop()
         pool = ThreadPoolExecutor(1, thread_name_prefix="wal-checkpoint")
         try:
@@ -215,6 +216,7 @@ class Ingestor:
                 except Exception:
                     log.exception("WAL checkpoint failed; SQLite's next automatic one will do it")
         finally:
+            dbconn.checkpointer_stopped()
             await loop.run_in_executor(pool, _close_connection)
             pool.shutdown(wait=False)
 
@@ -345,13 +347,6 @@ class Ingestor:
 
     def _write(self, frames: list[FrameIn]) -> list[Stored]:
         keep_connection()
-        if self._checkpointer is not None:
-            connection.ensure_connection()
-            if connection.connection is not self._writer_connection:
-                # A new connection (first batch, or after a failure): checkpoints are the
-                # checkpointer's job (`_checkpoint_wal`), not this commit's.
-                connection.connection.execute("PRAGMA wal_autocheckpoint=0")
-                self._writer_connection = connection.connection
         started = time.perf_counter()
         for attempt in range(LOCK_RETRIES + 1):
             try:

@@ -337,12 +337,15 @@ def _serve(
     from django.conf import settings
     from django.db import connections
 
+    from pingantong.gateway.ingest.dbconn import leave_checkpoints_to_the_parent_gateway
+
     # The parent's DEBUG (the settings module alone would say DEBUG=True for `local`, and Django
     # would then log every query of this process with its quoted parameters: 5-10 % of its CPU).
     settings.DEBUG = debug
     connections.databases["default"].update(database)  # the parent's database (a scratch one in bench)
     connections.close_all()
     _never_log_queries(connections["default"])
+    leave_checkpoints_to_the_parent_gateway()  # SQLite: the gateway's checkpointer (decision 0120)
     consumer = RulesConsumer(node)
     wake_fd = wake.fileno()
     try:

@@ -11,7 +11,10 @@ query opens a fresh one.
 
 from __future__ import annotations
 
-from django.db import connection
+from typing import Any
+
+from django.db import connection, connections
+from django.db.backends.signals import connection_created
 
 
 def keep_connection() -> None:
@@ -24,3 +27,49 @@ def keep_connection() -> None:
         connection.errors_occurred = False
     else:
         connection.close()
+
+
+# --- SQLite WAL checkpoints: the gateway's checkpointer only ----------------------------------
+#
+# A connection whose commit leaves SQLite's write-ahead log over 1,000 pages runs a checkpoint
+# inside that commit (copying pages, fdatasync). At gateway load the log passes that mark every
+# second, so the ingest writer's commits (on the path to the ACKs) and the rules process's
+# (holding the write-lock turn the writer waits for) took turns paying for it: 10-20 ms a time,
+# 14 % of a native profile of the rules process. While a gateway's checkpointer runs
+# (`Ingestor._checkpoint_wal`, every second, beside the writers), this process's SQLite
+# connections and its rules process's leave checkpoints to it (decision 0120).
+
+_checkpointers = 0
+_child_of_a_gateway = False
+
+
+def _no_autocheckpoint(sender: Any, connection: Any, **kwargs: Any) -> None:
+    wanted = bool(_checkpointers or _child_of_a_gateway)
+    if wanted and connection.vendor == "sqlite" and not connection.is_in_memory_db():
+        connection.connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def checkpointer_started() -> None:
+    """A gateway's checkpointer runs in this process: connections opened from now on (and the
+    ones open now) leave checkpoints to it."""
+    global _checkpointers
+    _checkpointers += 1
+    connection_created.connect(_no_autocheckpoint, dispatch_uid="pingantong-gateway-wal")
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _no_autocheckpoint(None, conn)
+
+
+def checkpointer_stopped() -> None:
+    global _checkpointers
+    _checkpointers = max(0, _checkpointers - 1)
+
+
+def leave_checkpoints_to_the_parent_gateway() -> None:
+    """In a gateway's child process (the rules process): the parent's checkpointer does them."""
+    global _child_of_a_gateway
+    _child_of_a_gateway = True
+    connection_created.connect(_no_autocheckpoint, dispatch_uid="pingantong-gateway-wal")
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _no_autocheckpoint(None, conn)

@@ -326,3 +326,41 @@ def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monke
     stored = asyncio.run(scenario())
     assert len(stored) == 1 and DeviceEventRecord.objects.filter(pk=stored[0].event_ids[0]).exists()
     assert free_while_preparing == [True] and taken_while_writing == [True]
+
+
+def test_while_a_checkpointer_runs_new_connections_leave_wal_checkpoints_to_it(monkeypatch):
+    """Connections opened in this process while a gateway's checkpointer runs (the writer's, the
+    rules thread's, a web request's), and in a gateway's rules process, do not checkpoint in
+    their commits; once the checkpointer stops, new connections are back to SQLite's default."""
+    from django.db import connection
+
+    from pingantong.gateway.ingest import dbconn
+
+    if connection.vendor != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    monkeypatch.setattr(dbconn, "_checkpointers", 0)
+    monkeypatch.setattr(dbconn, "_child_of_a_gateway", False)
+
+    def autocheckpoint_of_a_new_connection() -> int:
+        out: list[int] = []
+
+        def work() -> None:
+            from django.db import connection as thread_connection
+
+            thread_connection.ensure_connection()
+            out.append(thread_connection.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+            thread_connection.close()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        return out[0]
+
+    assert autocheckpoint_of_a_new_connection() == 1000
+    dbconn.checkpointer_started()
+    assert autocheckpoint_of_a_new_connection() == 0
+    dbconn.checkpointer_stopped()
+    assert autocheckpoint_of_a_new_connection() == 1000
+    dbconn.leave_checkpoints_to_the_parent_gateway()  # what the rules process does at start
+    assert autocheckpoint_of_a_new_connection() == 0
+    connection.connection.execute("PRAGMA wal_autocheckpoint=1000")  # this test's own connection

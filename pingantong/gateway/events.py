@@ -62,7 +62,9 @@ def format_utc(value: datetime | None) -> str | None:
     """ISO-8601 in UTC with a ``Z`` suffix (seconds precision unless there are microseconds)."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:  # codecs already give UTC: skip the conversion (every frame)
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(slots=True, frozen=True)
@@ -145,7 +147,7 @@ class DeviceEvent:
             "battery_pct": self.battery_pct,
             "signal_pct": self.signal_pct,
             "steps": self.steps,
-            "vitals": {k: self.vitals[k] for k in VITAL_KEYS if k in self.vitals},
+            "vitals": {k: self.vitals[k] for k in VITAL_KEYS if k in self.vitals} if self.vitals else {},
             "sensor": self.sensor,
             "archived": self.archived,
         }

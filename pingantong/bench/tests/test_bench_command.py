@@ -91,7 +91,7 @@ def test_a_runs_sqlite_scratch_database_is_removed_afterwards(tmp_path):
     from pingantong.bench.management.commands.bench import Command
 
     path = tmp_path / "bench-123.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".gateway-lock"):  # the lock file of the gateway's writers too
         (tmp_path / f"bench-123.sqlite3{suffix}").write_bytes(b"x")
     command = Command(stdout=io.StringIO())
     command._scratch = ("sqlite", str(path), {})

@@ -35,7 +35,7 @@ from pingantong.gateway.ingest.dbconn import keep_connection
 from pingantong.gateway.ingest.store import prepare_batch, store_batch, write_prepared
 from pingantong.gateway.ingest.types import FrameIn, Stored
 from pingantong.gateway.ingest.writelock import writer_turn
-from pingantong.gateway.pipeline import RulesEngine, StoredEvent
+from pingantong.gateway.pipeline import RulesEngine, StoredEvent, is_urgent
 
 __all__ = [
     "FrameIn",
@@ -159,6 +159,13 @@ class Ingestor:
             if shares_writer_thread() or not separate_rules_thread
             else ThreadPoolExecutor(1, thread_name_prefix="rules")
         )
+        # S01 (decision 0113): urgent events (SOS, fall, smoke, gas) run at once in a thread of
+        # their own, ahead of the rules thread's queue, which skips them when it reaches them.
+        self._lane = (
+            self._rules
+            if self._rules is self._writer
+            else ThreadPoolExecutor(1, thread_name_prefix="rules-lane")
+        )
         self._task: asyncio.Task | None = None
         self._closing = False
         self._checkpointer: asyncio.Task | None = None
@@ -250,6 +257,9 @@ class Ingestor:
             process, self.rules_process = self.rules_process, None
             await loop.run_in_executor(None, process.stop)
         await loop.run_in_executor(self._writer, _close_connection)
+        if self._lane is not self._rules:
+            await loop.run_in_executor(self._lane, _close_connection)
+            self._lane.shutdown(wait=True)
         if self._rules is not self._writer:
             await loop.run_in_executor(self._rules, _close_connection)
             self._rules.shutdown(wait=True)
@@ -274,7 +284,7 @@ class Ingestor:
         urgent = False
         for f in frames:
             for e in f.events:
-                if e.alarms and "sos" in e.alarms:
+                if e.alarms and is_urgent(e):
                     urgent = True
         (self._urgent if urgent else self._pending).append((frames, future))
         self._wake.set()
@@ -374,9 +384,17 @@ class Ingestor:
                 self.rules_process.wake()  # it reads the committed events itself, in id order
             else:
                 # Submitted from the writer thread right after commit: the rules see batches in
-                # commit order.
+                # commit order; an urgent event also goes to the lane, which runs it at once.
+                if any(s.event.alarms and is_urgent(s.event) for s in handed):
+                    self._lane.submit(self._process_urgent, handed)
                 self._rules.submit(self._process, handed)
         return stored
+
+    def _process_urgent(self, handed: list[StoredEvent]) -> None:
+        try:
+            self.engine.process_urgent(handed)
+        except Exception:
+            log.exception("priority lane failed; the rules thread runs its events in turn")
 
     def _process(self, handed: list[StoredEvent]) -> None:
         started = time.perf_counter()
@@ -398,6 +416,7 @@ class Ingestor:
         if self.rules_process is not None:
             await loop.run_in_executor(None, self.rules_process.drain)
             return
+        await loop.run_in_executor(self._lane, lambda: None)
         await loop.run_in_executor(self._rules, lambda: None)
 
 

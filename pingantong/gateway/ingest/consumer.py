@@ -22,6 +22,7 @@ the embedded default keeps the rules thread.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import multiprocessing
@@ -182,6 +183,7 @@ class RulesConsumer:
             "rule_failures": self.engine.rule_failures,
             "applier_failures": self.engine.applier_failures,
             "applier_retries_waiting": len(self.engine._failed),
+            "gc_thresholds": list(gc.get_threshold()),
         }
 
 
@@ -337,7 +339,10 @@ def _serve(
     from django.conf import settings
     from django.db import connections
 
+    from pingantong.gateway.gctune import tune_gc_for_gateway
     from pingantong.gateway.ingest.dbconn import leave_checkpoints_to_the_parent_gateway
+
+    tune_gc_for_gateway()  # Django's heap frozen, young collections rare (decision 0120)
 
     # The parent's DEBUG (the settings module alone would say DEBUG=True for `local`, and Django
     # would then log every query of this process with its quoted parameters: 5-10 % of its CPU).

@@ -228,3 +228,65 @@ def test_an_sos_the_lane_could_not_run_is_left_to_the_rules_thread(seen):
     assert seen.ids == [sos[0].event_id] * 2, "run again by the rules thread, not skipped"
     assert _unprocessed() == 0
     assert Alarm.objects.filter(device__identity=SOS_ID, alarm_type="sos").exists()
+
+
+def test_the_gateways_rules_thread_mode_raises_an_sos_while_its_rules_thread_is_busy():
+    """Thread mode (the embedded default), through the ingestor: while the rules thread is stuck in
+    a slow batch, a stored SOS reaches the rules at once through the lane (and its alarm is
+    raised); the rules thread, when it gets there, does not run it again."""
+    import asyncio
+    import threading
+
+    from pingantong.gateway.ingest import Ingestor
+
+    register_device(protocol="watch", identity=SOS_ID, device_type="watch")
+    register_device(protocol="watch", identity="8900000002", device_type="watch")
+    release = threading.Event()
+    slow_started = threading.Event()
+    ran: list[tuple[str, str]] = []
+
+    def slow_then_record(event, ctx):
+        ran.append((event.device_id, event.kind))
+        if event.kind == "position":
+            slow_started.set()
+            release.wait(20)  # the rules thread is busy with a backlog
+        return []
+
+    slow_then_record.__name__ = "slow_then_record"  # type: ignore[attr-defined]
+
+    def _sos_alarm_raised() -> bool:
+        from django.db import connection
+
+        try:
+            return Alarm.objects.filter(alarm_type="sos").exists()
+        finally:
+            connection.close()  # this helper thread's own connection
+
+    pipeline.register_rule(slow_then_record)
+
+    async def scenario():
+        ingestor = Ingestor(node=NODE, rules="thread")
+        await ingestor.start()
+        try:
+            await ingestor.submit([_report("8900000002", 1, battery=80, lat=26.0)])
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, slow_started.wait, 10)
+            await ingestor.submit([_sos(SOS_ID)])
+            deadline = loop.time() + 10
+            while not await loop.run_in_executor(None, _sos_alarm_raised):
+                assert loop.time() < deadline, "the SOS waited for the rules thread"
+                await asyncio.sleep(0.05)
+            sos_runs_while_busy = ran.count((SOS_ID, "alarm"))
+        finally:
+            release.set()
+            await ingestor.drain_rules()
+            await ingestor.stop()
+        return sos_runs_while_busy
+
+    try:
+        runs_while_busy = asyncio.run(scenario())
+    finally:
+        pipeline.unregister(slow_then_record)
+    assert runs_while_busy == 1
+    assert ran.count((SOS_ID, "alarm")) == 1, "the rules thread ran the SOS a second time"
+    assert _unprocessed() == 0

@@ -128,8 +128,13 @@ def test_gateway_with_a_rules_process_acks_stored_frames_and_the_process_applies
         _wait_processed()
         assert gateway.ingestor.rules_process.restarts == 1
         assert LifeSign.objects.filter(device=device, source="sos").count() == 1, "SOS not processed twice"
+        gateway.ingestor.rules_process.drain()
         stats = gateway.ingestor.stats()
         assert stats["rules_mode"] == "process"
+        # The rules process tunes its collector as the gateway does (decision 0120).
+        from pingantong.gateway.gctune import GATEWAY_THRESHOLDS
+
+        assert tuple(stats["gc_thresholds"]) == GATEWAY_THRESHOLDS
     assert DeviceEventRecord.objects.filter(device=device).count() == 7
 
 

@@ -187,7 +187,7 @@ class Command(BaseCommand):
         kind, name, conninfo = self._scratch
         connections["default"].close()
         if kind == "sqlite":
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".gateway-lock"):
                 Path(f"{name}{suffix}").unlink(missing_ok=True)
         else:
             import psycopg

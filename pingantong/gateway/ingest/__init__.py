@@ -146,8 +146,8 @@ class Ingestor:
         self.store = store
         self.engine = engine if engine is not None else RulesEngine()
         self.metrics = IngestMetrics()
-        self._pending: deque[tuple[Sequence[FrameIn], asyncio.Future]] = deque()
-        self._urgent: deque[tuple[Sequence[FrameIn], asyncio.Future]] = deque()
+        self._pending: deque[tuple[Sequence[FrameIn], asyncio.Future | Callable[..., None]]] = deque()
+        self._urgent: deque[tuple[Sequence[FrameIn], asyncio.Future | Callable[..., None]]] = deque()
         self._wake = asyncio.Event()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
         # The rules stage has its own thread, so a slow applier (an alarm and its cascade) never
@@ -290,6 +290,26 @@ class Ingestor:
         self._wake.set()
         return future
 
+    def submit_callback(
+        self, frames: Sequence[FrameIn], done: Callable[[list[Stored] | Exception], None]
+    ) -> None:
+        """The listeners' path: like `submit_nowait`, but `done(stored)` — or `done(StorageError)`
+        when the frames were not committed — is called on the event loop right after the commit,
+        without a future and a scheduled callback per submission (10,000 of each a second)."""
+        if self._closing:
+            done(StorageError("ingest is shutting down"))
+            return
+        if not frames:
+            done([])
+            return
+        urgent = False
+        for f in frames:
+            for e in f.events:
+                if e.alarms and is_urgent(e):
+                    urgent = True
+        (self._urgent if urgent else self._pending).append((frames, done))
+        self._wake.set()
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -308,21 +328,29 @@ class Ingestor:
                     item = self._pending.popleft()
                     batch.append(item)
                     count += len(item[0])
-                groups = [list(group) for group, _ in batch]
+                groups = [group if type(group) is list else list(group) for group, _ in batch]
                 try:
                     outcomes = await loop.run_in_executor(self._writer, self._write_groups, groups)
                 except Exception as exc:  # the executor itself failed
                     outcomes = [exc] * len(batch)
                 frames_ok = 0
-                for (_group, fut), outcome in zip(batch, outcomes, strict=True):
+                for (_group, done), outcome in zip(batch, outcomes, strict=True):
                     if isinstance(outcome, Exception):
                         self.metrics.storage_failures += 1
-                        if not fut.done():
-                            fut.set_exception(StorageError(str(outcome)))
+                        outcome = StorageError(str(outcome))
                     else:
                         frames_ok += len(outcome)
-                        if not fut.done():
-                            fut.set_result(outcome)
+                    if isinstance(done, asyncio.Future):
+                        if not done.done():
+                            if isinstance(outcome, Exception):
+                                done.set_exception(outcome)
+                            else:
+                                done.set_result(outcome)
+                        continue
+                    try:
+                        done(outcome)
+                    except Exception:
+                        log.exception("a listener's callback failed after its frames were stored")
                 if frames_ok:
                     self.metrics.batches += 1
                     self.metrics.frames_stored += frames_ok

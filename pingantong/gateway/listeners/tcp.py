@@ -61,6 +61,7 @@ class Session(asyncio.Protocol):
         "_held",
         "_identifying",
         "_in_flight",
+        "_in_flight_batch",
         "_probe",
         "_probe_frames",
         "_queue",
@@ -90,6 +91,7 @@ class Session(asyncio.Protocol):
         self._identifying = False
         self._queue: list[tuple[FrameIn, DecodedFrame]] = []
         self._in_flight = False
+        self._in_flight_batch: list[tuple[FrameIn, DecodedFrame]] = []
         self._reading_paused = False
         self._closed = False
         self._drain_waiter: asyncio.Future | None = None
@@ -244,15 +246,17 @@ class Session(asyncio.Protocol):
     def _submit(self) -> None:
         batch, self._queue = self._queue, []
         self._in_flight = True
-        future = self.listener.ingestor.submit_nowait([frame_in for frame_in, _ in batch])
-        future.add_done_callback(lambda fut: self._stored(fut, batch))
+        self._in_flight_batch = batch
+        self.listener.ingestor.submit_callback([frame_in for frame_in, _ in batch], self._stored)
 
-    def _stored(self, future: asyncio.Future, batch: list[tuple[FrameIn, DecodedFrame]]) -> None:
+    def _stored(self, outcome: list[Any] | Exception) -> None:
+        """Called by the ingestor on the event loop once the submission is committed (or not)."""
+        batch, self._in_flight_batch = self._in_flight_batch, []
         self._in_flight = False
         listener = self.listener
         metrics = listener.metrics
-        exc = None if future.cancelled() else future.exception()
-        if future.cancelled() or exc is not None:
+        exc = outcome if isinstance(outcome, BaseException) else None
+        if exc is not None:
             # Nothing of this submission (nor what queued behind it) is acknowledged: close, the
             # terminal resends (ARCHITECTURE.md §2).
             metrics.unacked_storage_failure += len(batch) + len(self._queue)

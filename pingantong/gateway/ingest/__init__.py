@@ -28,7 +28,6 @@ from typing import Any
 
 from django.db import OperationalError, connection
 
-from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.ingest import dbconn
 from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.dbconn import keep_connection
@@ -42,7 +41,6 @@ __all__ = [
     "Ingestor",
     "StorageError",
     "Stored",
-    "event_from_values",
     "rules_mode",
     "store_batch",
 ]
@@ -60,29 +58,6 @@ class StorageError(RuntimeError):
 
 
 StoreFn = Callable[[Sequence[FrameIn], str], tuple[list[Stored], list[StoredEvent]]]
-
-
-def event_from_values(values: dict[str, Any]) -> DeviceEvent:
-    """Rebuild the DeviceEvent from a DeviceEventRecord's column values (the rules process)."""
-    data = dict(values["payload"] or {})
-    pos = data.get("position")
-    return DeviceEvent(
-        protocol=values["protocol"],
-        device_id=values["device_identity"],
-        message=values["message"],
-        kind=values["kind"],
-        device_time=values["device_time"],
-        position=Position(**pos) if pos else None,
-        alarms=list(values["alarms"] or []),
-        battery_pct=data.get("battery_pct"),
-        signal_pct=data.get("signal_pct"),
-        steps=data.get("steps"),
-        vitals=data.get("vitals") or {},
-        sensor=data.get("sensor"),
-        archived=values["archived"],
-        serial=values["serial"],
-        extra=data.get("extra") or {},
-    )
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,11 +26,22 @@ from django.utils import timezone
 from pingantong.gateway.ingest.writelock import writer_turn
 from pingantong.gateway.pipeline import atomic_retrying
 
+log = logging.getLogger("pingantong.gateway.directory")
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceInfo:
     pk: int
     tz_offset_minutes: int
+
+
+IDENTITY_MAX_LENGTH = 64
+"""`Device.identity`'s length."""
+
+
+def is_registrable(identity: str) -> bool:
+    """Whether a device with this identity could be in the registry at all."""
+    return 0 < len(identity) <= IDENTITY_MAX_LENGTH and "\x00" not in identity
 
 
 class DeviceDirectory:
@@ -55,6 +67,11 @@ class DeviceDirectory:
 
     async def connected(self, protocol: str, identity: str) -> DeviceInfo | None:
         """Look the terminal up; mark it as held by this node (downlinks find it through that)."""
+        if not is_registrable(identity):
+            # Noise that parsed as a header (a NUL, or longer than any registered identity) can
+            # match no device, and must not go into the batched look-up: PostgreSQL refuses NUL
+            # in text, which failed the whole batch and closed other terminals' sessions with it.
+            return None
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._lookups.append((protocol, identity, future))
         self._ensure_task()
@@ -82,6 +99,12 @@ class DeviceDirectory:
                         self._apply, [(p, i) for p, i, _ in lookups], gone, timezone.now()
                     )
                 except Exception as exc:
+                    if len(lookups) > 1:
+                        # One terminal's identity must not fail the others' look-ups: again, alone.
+                        log.warning("batched registry look-up failed (%r); looking up one by one", exc)
+                        for item in lookups:
+                            await self._lookup_alone(item)
+                        continue
                     for _p, _i, fut in lookups:
                         if not fut.done():
                             fut.set_exception(exc)
@@ -89,6 +112,17 @@ class DeviceDirectory:
                 for protocol, identity, fut in lookups:
                     if not fut.done():
                         fut.set_result(found.get((protocol, identity)))
+
+    async def _lookup_alone(self, item: tuple[str, str, asyncio.Future]) -> None:
+        protocol, identity, fut = item
+        try:
+            found = await self._run_in_pool(self._apply, [(protocol, identity)], set(), timezone.now())
+        except Exception as exc:
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        if not fut.done():
+            fut.set_result(found.get((protocol, identity)))
 
     def _apply(
         self, lookups: list[tuple[str, str]], gone: set[int], now: datetime

@@ -119,3 +119,17 @@ def phone_page(browser):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Django removes the test database file; remove the gateway writers' lock file beside it too
+    (`gateway/ingest/writelock.py`), or every run leaves one in var/."""
+    import contextlib
+    from pathlib import Path
+
+    with contextlib.suppress(Exception):  # housekeeping must never fail a run
+        from django.conf import settings
+
+        name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+        if name:
+            Path(f"{name}.gateway-lock").unlink(missing_ok=True)

@@ -192,15 +192,12 @@ async def _measure_ws(
 
 def bench_sos_to_websocket(scale: float) -> dict[str, Any]:
     """SOS frame → alarm row received on a logged-in console's websocket (uvicorn), p50/p99."""
-    import os
-
-    from django.conf import settings
+    from pingantong.gateway.ingest import rules_mode
 
     count = max(20, int(100 * min(scale, 1.0)))
     data = asyncio.run(_measure_ws(count))
     return {
-        "rules": os.environ.get("PINGANTONG_GATEWAY_RULES")
-        or str(getattr(settings, "PINGANTONG_GATEWAY_RULES", "") or "thread"),
+        "rules": rules_mode(),
         "figures": [
             {"name": "SOS → console websocket, p50", "value": _pct(data["screen"], 0.5), "unit": "ms"},
             {
@@ -222,7 +219,7 @@ def bench_sos_to_websocket_loaded(scale: float) -> dict[str, Any]:
     """SOS frame → console websocket, p50/p99, while 10,000×scale terminals load the gateway."""
     import os
 
-    from django.conf import settings
+    from pingantong.gateway.ingest import rules_mode
 
     terminals = max(200, int(10_000 * scale))
     seconds = float(os.environ.get("PINGANTONG_BENCH_SECONDS", "60"))
@@ -234,8 +231,7 @@ def bench_sos_to_websocket_loaded(scale: float) -> dict[str, Any]:
     load = data.get("load", {})
     ingest = load.get("ingest", {})
     return {
-        "rules": os.environ.get("PINGANTONG_GATEWAY_RULES")
-        or str(getattr(settings, "PINGANTONG_GATEWAY_RULES", "") or "thread"),
+        "rules": rules_mode(),
         "figures": [
             {
                 "name": "SOS → console websocket under load, p50",

@@ -121,8 +121,8 @@ class Ingestor:
         self.store = store
         self.engine = engine if engine is not None else RulesEngine()
         self.metrics = IngestMetrics()
-        self._pending: deque[tuple[Sequence[FrameIn], asyncio.Future | Callable[..., None]]] = deque()
-        self._urgent: deque[tuple[Sequence[FrameIn], asyncio.Future | Callable[..., None]]] = deque()
+        self._pending: deque[tuple[Sequence[FrameIn], Callable[..., None]]] = deque()
+        self._urgent: deque[tuple[Sequence[FrameIn], Callable[..., None]]] = deque()
         self._wake = asyncio.Event()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
         # The rules stage has its own thread, so a slow applier (an alarm and its cascade) never
@@ -245,43 +245,36 @@ class Ingestor:
         return await self.submit_nowait(frames)  # type: ignore[no-any-return]
 
     def submit_nowait(self, frames: Sequence[FrameIn]) -> asyncio.Future:
-        """`submit` without a coroutine (the listeners' callback path): a future that gets the
-        `Stored` list after commit, or a StorageError."""
+        """`submit` without a coroutine: a future that gets the `Stored` list after commit, or a
+        StorageError."""
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        if self._closing:
-            future.set_exception(StorageError("ingest is shutting down"))
-            return future
-        if not frames:
-            future.set_result([])
-            return future
-        # A call for help jumps the queue and goes in a small batch of its own (S01: SOS latency
-        # must not grow with the load); everything else is group committed in arrival order.
-        urgent = False
-        for f in frames:
-            for e in f.events:
-                if e.alarms and is_urgent(e):
-                    urgent = True
-        (self._urgent if urgent else self._pending).append((frames, future))
-        self._wake.set()
+
+        def settle(outcome: list[Stored] | Exception) -> None:
+            if future.done():
+                return
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+        self.submit_callback(frames, settle)
         return future
 
     def submit_callback(
         self, frames: Sequence[FrameIn], done: Callable[[list[Stored] | Exception], None]
     ) -> None:
-        """The listeners' path: like `submit_nowait`, but `done(stored)` — or `done(StorageError)`
-        when the frames were not committed — is called on the event loop right after the commit,
-        without a future and a scheduled callback per submission (10,000 of each a second)."""
+        """The listeners' path: `done(stored)` — or `done(StorageError)` when the frames were not
+        committed — is called on the event loop right after the commit, without a future and a
+        scheduled callback per submission (10,000 of each a second)."""
         if self._closing:
             done(StorageError("ingest is shutting down"))
             return
         if not frames:
             done([])
             return
-        urgent = False
-        for f in frames:
-            for e in f.events:
-                if e.alarms and is_urgent(e):
-                    urgent = True
+        # A call for help jumps the queue and goes in a small batch of its own (S01: SOS latency
+        # must not grow with the load); everything else is group committed in arrival order.
+        urgent = any(e.alarms and is_urgent(e) for f in frames for e in f.events)
         (self._urgent if urgent else self._pending).append((frames, done))
         self._wake.set()
 
@@ -315,13 +308,6 @@ class Ingestor:
                         outcome = StorageError(str(outcome))
                     else:
                         frames_ok += len(outcome)
-                    if isinstance(done, asyncio.Future):
-                        if not done.done():
-                            if isinstance(outcome, Exception):
-                                done.set_exception(outcome)
-                            else:
-                                done.set_result(outcome)
-                        continue
                     try:
                         done(outcome)
                     except Exception:

@@ -54,10 +54,7 @@ def checkpointer_started() -> None:
     ones open now) leave checkpoints to it."""
     global _checkpointers
     _checkpointers += 1
-    connection_created.connect(_no_autocheckpoint, dispatch_uid="pingantong-gateway-wal")
-    for conn in connections.all(initialized_only=True):
-        if conn.connection is not None:
-            _no_autocheckpoint(None, conn)
+    _watch_connections()
 
 
 def checkpointer_stopped() -> None:
@@ -69,6 +66,11 @@ def leave_checkpoints_to_the_parent_gateway() -> None:
     """In a gateway's child process (the rules process): the parent's checkpointer does them."""
     global _child_of_a_gateway
     _child_of_a_gateway = True
+    _watch_connections()
+
+
+def _watch_connections() -> None:
+    """Apply `_no_autocheckpoint` to connections opened from now on, and to this thread's open ones."""
     connection_created.connect(_no_autocheckpoint, dispatch_uid="pingantong-gateway-wal")
     for conn in connections.all(initialized_only=True):
         if conn.connection is not None:

@@ -190,7 +190,8 @@ class PreparedBatch:
     devices: dict[tuple[str, str], DeviceRef]
     raw_rows: list[tuple]  # RAW_COLUMNS without "id"
     events: list[tuple[int, tuple, tuple | None, Any]]  # (frame index, event row middle, series, event)
-    vitals_sensors: list[tuple[int, str, tuple]]  # (event index, "vitals" | "sensor", row with 0 for the id)
+    vitals: list[tuple[int, tuple, tuple]]  # (event index, columns before event_id, columns after)
+    sensors: list[tuple[int, tuple, tuple]]
     frame_devices: list[int | None]
     n_events: int
 
@@ -214,7 +215,8 @@ def prepare_batch(frames: Sequence[FrameIn]) -> PreparedBatch:
         devices = _lookup_devices(cursor, wanted)
     raw_rows: list[tuple] = []
     events: list[tuple[int, tuple, tuple | None, Any]] = []
-    extra_rows: list[tuple[int, str, tuple]] = []
+    vitals: list[tuple[int, tuple, tuple]] = []
+    sensors: list[tuple[int, tuple, tuple]] = []
     frame_devices: list[int | None] = []
     for index, f in enumerate(frames):
         ident = identity_of(f)
@@ -270,15 +272,11 @@ def prepare_batch(frames: Sequence[FrameIn]) -> PreparedBatch:
                     )
                 if e.vitals:
                     v = e.vitals
-                    extra_rows.append(
+                    vitals.append(
                         (
                             len(events),
-                            "vitals",
+                            (device_pk, at, received),
                             (
-                                device_pk,
-                                at,
-                                received,
-                                0,
                                 v.get("heart_rate_bpm"),
                                 v.get("bp_systolic_mmhg"),
                                 v.get("bp_diastolic_mmhg"),
@@ -288,15 +286,11 @@ def prepare_batch(frames: Sequence[FrameIn]) -> PreparedBatch:
                         )
                     )
                 if e.sensor is not None:
-                    extra_rows.append(
-                        (
-                            len(events),
-                            "sensor",
-                            (device_pk, at, received, 0, _json(e.sensor), json.dumps(e.alarms)),
-                        )
+                    sensors.append(
+                        (len(events), (device_pk, at, received), (_json(e.sensor), json.dumps(e.alarms)))
                     )
             events.append((index, middle, position, (e, device)))
-    return PreparedBatch(frames, devices, raw_rows, events, extra_rows, frame_devices, len(events))
+    return PreparedBatch(frames, devices, raw_rows, events, vitals, sensors, frame_devices, len(events))
 
 
 def write_prepared(batch: PreparedBatch, node: str) -> tuple[list[Stored], list[StoredEvent]]:
@@ -326,12 +320,8 @@ def write_prepared(batch: PreparedBatch, node: str) -> tuple[list[Stored], list[
                 positions.append((*position[0], event_id, *position[1]))
             handed.append(StoredEvent(event, event_id, frames[index].received_at, device, node))
             per_frame[index].append(event_id)
-        vitals = [
-            (*row[:3], event_ids[k], *row[4:]) for k, kind, row in batch.vitals_sensors if kind == "vitals"
-        ]
-        sensors = [
-            (*row[:3], event_ids[k], *row[4:]) for k, kind, row in batch.vitals_sensors if kind == "sensor"
-        ]
+        vitals = [(*head, event_ids[k], *tail) for k, head, tail in batch.vitals]
+        sensors = [(*head, event_ids[k], *tail) for k, head, tail in batch.sensors]
         _insert(cursor, RawFrame._meta.db_table, RAW_COLUMNS, raw_rows)
         _insert(cursor, DeviceEventRecord._meta.db_table, EVENT_COLUMNS, event_rows)
         _insert(cursor, PositionRecord._meta.db_table, POSITION_COLUMNS, positions)

@@ -28,8 +28,11 @@ def test_a_gateway_freezes_its_startup_heap_and_collects_the_young_generation_ra
     assert gctune.GATEWAY_THRESHOLDS[0] >= 10_000
     assert gc.get_freeze_count() > 10_000  # Django and the apps are frozen, not walked again
     frozen = gc.get_freeze_count()
-    gctune.tune_gc_for_gateway()  # a second gateway in the same process does not freeze again
-    assert gc.get_freeze_count() == frozen
+    # A second gateway in the same process does not freeze again: objects made since stay
+    # collectable. (The frozen count itself may shrink a little as frozen objects are freed.)
+    since = [[n] for n in range(20_000)]
+    gctune.tune_gc_for_gateway()
+    assert gc.get_freeze_count() < frozen + len(since)
 
 
 def test_the_setting_overrides_or_keeps_pythons_defaults(monkeypatch):

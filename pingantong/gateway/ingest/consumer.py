@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import logging
 import multiprocessing
 import os
@@ -36,6 +35,7 @@ from typing import Any
 
 from django.db import DatabaseError
 
+from pingantong.gateway import fastjson
 from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.pipeline import URGENT_ALARMS, DeviceRef, RulesEngine, StoredEvent, is_urgent
 
@@ -278,7 +278,7 @@ class _Sql:
     def stored_events(self, cursor: Any, rows: list[tuple], node: str) -> list[StoredEvent]:
         devices = self.devices(cursor, {row[1] for row in rows if row[1] is not None})
         when = _sqlite_datetime if self.sqlite else _from_epoch
-        loads = json.loads
+        loads = fastjson.loads
         out: list[StoredEvent] = []
         for event_id, device_pk, identity, message, device_time, received_at, payload in rows:
             data = loads(payload) if isinstance(payload, str | bytes) else payload

@@ -9,7 +9,6 @@ move under us; on PostgreSQL a block of values is taken from each table's sequen
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -17,6 +16,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from pingantong.gateway import fastjson
 from pingantong.gateway.ingest.types import FrameIn, Stored, identity_of
 from pingantong.gateway.pipeline import DeviceRef, StoredEvent
 
@@ -115,7 +115,6 @@ VITALS_COLUMNS = (
 SENSOR_COLUMNS = ("device_id", "recorded_at", "received_at", "event_id", "state", "alarms")
 
 
-_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 SQLITE_MAX_VARIABLES = 32_000  # SQLite >= 3.32 allows 32,766 bound parameters per statement
 
 
@@ -165,7 +164,7 @@ def datetime_adapter() -> Any:
 
     def fast(value: Any) -> Any:
         if value is not None and value.tzinfo is UTC:
-            return str(value.replace(tzinfo=None))
+            return value.isoformat(" ")[:-6]  # str() of the naive value, without making it
         return adapt(value)
 
     return fast
@@ -178,7 +177,7 @@ def _text(value: str, limit: int) -> str:
 
 def _json(value: Any) -> str:
     """JSON for jsonb: PostgreSQL refuses the \\u0000 escape as well."""
-    return _ENCODER.encode(value).replace("\\u0000", "\\ufffd")
+    return fastjson.dumps(value).replace("\\u0000", "\\ufffd")
 
 
 @dataclass(slots=True)
@@ -245,7 +244,7 @@ def prepare_batch(frames: Sequence[FrameIn]) -> PreparedBatch:
                 _text(e.device_id, 64),
                 _text(e.message, 32),
                 e.kind,
-                json.dumps(e.alarms) if e.alarms else "[]",
+                fastjson.dumps(e.alarms) if e.alarms else "[]",
                 device_time,
                 received,
                 e.archived,
@@ -287,7 +286,7 @@ def prepare_batch(frames: Sequence[FrameIn]) -> PreparedBatch:
                     )
                 if e.sensor is not None:
                     sensors.append(
-                        (len(events), (device_pk, at, received), (_json(e.sensor), json.dumps(e.alarms)))
+                        (len(events), (device_pk, at, received), (_json(e.sensor), fastjson.dumps(e.alarms)))
                     )
             events.append((index, middle, position, (e, device)))
     return PreparedBatch(frames, devices, raw_rows, events, vitals, sensors, frame_devices, len(events))

@@ -68,3 +68,21 @@ def test_bcd_time_refuses_what_strptime_refused(data: bytes) -> None:
 def test_watch_time_matches_strptime(date: str, time: str) -> None:
     assert _device_time(date, time, 480) == _reference_watch(date, time, 480)
     assert _device_time("281126", "101010", 480) == datetime(2026, 11, 28, 2, 10, 10, tzinfo=UTC)
+
+
+def test_bcd_times_are_remembered_per_zone_and_the_memory_stays_bounded() -> None:
+    from pingantong.gateway.protocols.jt808 import location
+
+    same_second = bytes.fromhex("261129081500")
+    assert bcd_time(same_second, 480) == datetime(2026, 11, 29, 0, 15, tzinfo=UTC)
+    assert bcd_time(same_second, 480) is bcd_time(same_second, 480)  # parsed once
+    assert bcd_time(same_second, 0) == datetime(2026, 11, 29, 8, 15, tzinfo=UTC)
+    for n in range(location._BCD_TIMES_MAX + 10):
+        minutes, seconds = divmod(n, 60)
+        bcd_time(
+            bytes.fromhex(
+                f"2611{minutes // 1440 % 28 + 1:02d}{minutes // 60 % 24:02d}{minutes % 60:02d}{seconds:02d}"
+            ),
+            480,
+        )
+    assert 0 < len(location._BCD_TIMES) <= location._BCD_TIMES_MAX

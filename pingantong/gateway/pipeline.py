@@ -45,6 +45,7 @@ from typing import Any, ClassVar, TypeVar
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from pingantong.gateway import pgarray
 from pingantong.gateway.events import DeviceEvent
 
 log = logging.getLogger("pingantong.gateway.pipeline")
@@ -616,8 +617,8 @@ class RulesEngine:
         if connection.vendor == "postgresql":  # one array parameter
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f'UPDATE "{table}" SET "processed_at" = %s WHERE "id" = ANY(%s)',  # noqa: S608 - table name from model meta, values bound
-                    [now, ids],
+                    f'UPDATE "{table}" SET "processed_at" = %s WHERE "id" = ANY(%s::bigint[])',  # noqa: S608 - table name from model meta, values bound
+                    [now, pgarray.int_array(ids)],
                 )
             return
         with connection.cursor() as cursor:

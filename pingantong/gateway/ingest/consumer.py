@@ -35,7 +35,7 @@ from typing import Any
 
 from django.db import DatabaseError
 
-from pingantong.gateway import fastjson
+from pingantong.gateway import fastjson, pgarray
 from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.pipeline import URGENT_ALARMS, DeviceRef, RulesEngine, StoredEvent, is_urgent
 
@@ -268,7 +268,11 @@ class _Sql:
             chunks = [wanted[start : start + 900] for start in range(0, len(wanted), 900)]
             statements = [(self._devices + "(" + ", ".join(["%s"] * len(c)) + ")", c) for c in chunks]
         else:  # one array parameter
-            statements = [(self._devices.removesuffix(" IN ") + " = ANY(%s)", [wanted])] if wanted else []
+            statements = (
+                [(self._devices.removesuffix(" IN ") + " = ANY(%s::bigint[])", [pgarray.int_array(wanted)])]
+                if wanted
+                else []
+            )
         for sql, params in statements:
             cursor.execute(sql, params)
             for pk, identity, client_id, region_id, type_id, proves, tz in cursor.fetchall():

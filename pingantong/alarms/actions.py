@@ -329,12 +329,19 @@ def escalate_unclaimed(*, now: datetime | None = None, after_seconds: int | None
     """Alarms still open after their region's escalation time go to the supervisor (DOMAIN.md:
     overflow): marked on every screen, and an SMS to the supervisors on shift (escalation.py).
     Idempotent: an escalated alarm is not escalated again. The contact cascade starts too, so the
-    family is not kept waiting for a free agent. `after_seconds` overrides every region's time."""
+    family is not kept waiting for a free agent. `after_seconds` overrides every region's time.
+
+    The marks of one pass are written in one transaction, in a turn at SQLite's write lock
+    (`writer_turn`) like the gateway's writers; the pushes to the consoles, the cascade and the
+    SMS come after it (decision 0123). This pass runs every few seconds in the web process —
+    in the embedded mode the gateway's — and writing each alarm in a transaction of its own,
+    sending in between, kept the next SOS's alarm waiting for the write lock for seconds."""
+    from pingantong.gateway.ingest.writelock import writer_turn
+
     from .centre import settings_for, shortest_escalation_seconds
 
     now = now or timezone.now()
     shortest = shortest_escalation_seconds() if after_seconds is None else after_seconds
-    escalated: list[int] = []
     candidates = list(
         Alarm.objects.filter(
             status=AlarmStatus.OPEN,
@@ -342,41 +349,45 @@ def escalate_unclaimed(*, now: datetime | None = None, after_seconds: int | None
             raised_at__lte=now - timedelta(seconds=shortest),
         ).values_list("pk", "region_id", "raised_at")[:500]
     )
+    due: list[tuple[int, int]] = []
     for alarm_id, region_id, raised_at in candidates:
         limit = after_seconds if after_seconds is not None else settings_for(region_id).escalate_after_seconds
-        if raised_at > now - timedelta(seconds=limit):
-            continue
-        with transaction.atomic():
+        if raised_at <= now - timedelta(seconds=limit):
+            due.append((alarm_id, limit))
+    if not due:
+        return []
+    escalated: list[int] = []
+    with writer_turn(), transaction.atomic():
+        for alarm_id, limit in due:
             if not Alarm.objects.filter(
                 pk=alarm_id, status=AlarmStatus.OPEN, escalated_at__isnull=True
             ).update(escalated_at=now, updated_at=now):
                 continue
-            alarm = Alarm.objects.get(pk=alarm_id)
-            waited = int((now - alarm.raised_at).total_seconds())
-            record_step(
-                alarm=alarm,
+            raised_at = Alarm.objects.filter(pk=alarm_id).values_list("raised_at", flat=True).get()
+            waited = int((now - raised_at).total_seconds())
+            AlarmStep.objects.create(
+                alarm_id=alarm_id,
                 kind=StepKind.ESCALATED,
                 actor_label="supervision",
                 at=now,
                 note=_("Unclaimed for %(s)s s") % {"s": waited},
                 data={"waited_s": waited, "limit_s": limit},
             )
-            _start_cascade_after_commit(alarm)
-            _notify_supervisors_after_commit(alarm.pk)
             escalated.append(alarm_id)
+    for alarm_id in escalated:
+        _after_commit_push(alarm_id, StepKind.ESCALATED)
+        _escalation_followup_after_commit(alarm_id)
     return escalated
 
 
-def _notify_supervisors_after_commit(alarm_id: int) -> None:
-    from . import escalation
+def _escalation_followup_after_commit(alarm_id: int) -> None:
+    """The contact cascade and the supervisors' SMS of an escalation, handed to the task worker
+    after the commit (decision 0123): the escalation pass runs every few seconds in the web
+    process, which in the embedded mode is also the gateway's, and sending there held SQLite's
+    write lock for seconds under load, in front of the next SOS's alarm."""
+    from .tasks import escalation_followup
 
-    def send() -> None:
-        try:
-            escalation.notify_supervisors(alarm_id=alarm_id)
-        except Exception:  # the SMS is on top of the screen's mark: never undo the escalation
-            log.exception("escalation SMS for alarm %s failed", alarm_id)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: escalation_followup(alarm_id))
 
 
 def close_alarm(*, alarm_id: int, user: Any, outcome: str, note: str = "", visit_due_hours: int = 2) -> Alarm:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,23 @@ def supervise() -> dict[str, int]:
     escalated = actions.escalate_unclaimed()
     advanced = cascade.advance_due()
     return {"escalated": len(escalated), "advanced": advanced}
+
+
+@db_task()
+def escalation_followup(alarm_id: int) -> None:
+    """After an escalation: start the contact cascade (the family is not kept waiting for a free
+    agent) and send the supervisors' SMS. Each is idempotent, and one failing does not stop the
+    other; neither undoes the escalation's mark on the screens."""
+    from . import cascade, escalation
+
+    try:
+        cascade.start_cascade(alarm_id=alarm_id)
+    except Exception:
+        log.exception("cascade after the escalation of alarm %s failed", alarm_id)
+    try:
+        escalation.notify_supervisors(alarm_id=alarm_id)
+    except Exception:
+        log.exception("escalation SMS for alarm %s failed", alarm_id)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -44,7 +44,7 @@ from django.views.decorators.http import require_POST
 from pingantong.gateway.events import KINDS, DeviceEvent, Position
 from pingantong.gateway.ingest import FrameIn, store_batch
 from pingantong.gateway.models import VendorDeviceClock, VendorEventSeen
-from pingantong.gateway.pipeline import RulesEngine
+from pingantong.gateway.pipeline import RulesEngine, is_urgent
 
 log = logging.getLogger("pingantong.gateway.webhook")
 
@@ -142,7 +142,7 @@ def _event(vendor: str, index: int, item: Any) -> DeviceEvent:
             raise WebhookRejected(400, f"{where}.position: out of range")
         position = Position(lat, lon, bool(pos.get("valid", True)), speed_kmh=pos.get("speed_kmh"))
     try:
-        return DeviceEvent(
+        event = DeviceEvent(
             protocol=PROTOCOL,
             device_id=f"{vendor}:{device_id.strip()}"[:64],
             message=str(item.get("message") or f"{vendor}:{kind}")[:32],
@@ -159,6 +159,11 @@ def _event(vendor: str, index: int, item: Any) -> DeviceEvent:
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise WebhookRejected(400, f"{where}: {exc}") from None
+    if event.kind != "alarm" and is_urgent(event):
+        # A call for help is an alarm event whatever the vendor called it, as from our own codecs:
+        # the rules' priority lane (and the supervision's alarm index) look for kind "alarm".
+        event.kind = "alarm"
+    return event
 
 
 def _int_or_none(value: Any) -> int | None:

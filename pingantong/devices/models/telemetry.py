@@ -115,7 +115,15 @@ class DeviceEventRecord(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["device", "received_at"], name="event_device_time"),
-            models.Index(fields=["gateway_node", "processed_at"], name="event_unprocessed"),
+            # The rules stage reads a node's unprocessed events in id order from where its last
+            # batch ended: the index holds only unprocessed rows, in that order. (The former
+            # (node, processed_at) index made PostgreSQL fetch and sort the whole backlog for
+            # every batch, so a rules stage that fell behind fell further behind: decision 0122.)
+            models.Index(
+                fields=["gateway_node", "id"],
+                name="event_unprocessed_id",
+                condition=models.Q(processed_at__isnull=True),
+            ),
             # Device supervision reads the last day's alarms (fault, taken off, low battery) every
             # 10 minutes: a partial index holds the alarm rows only, so the gateway's inserts of
             # ordinary events pay nothing for it and the sweep never scans the table (decision 0091).

@@ -70,6 +70,18 @@ def test_signed_request_is_stored_before_the_answer_and_updates_the_device(clien
     assert state.battery_pct == 70 and state.last_life_sign_source == "sos"
 
 
+def test_a_call_for_help_is_stored_as_an_alarm_event_whatever_the_vendor_called_it(client):
+    # The rules' priority lane reads alarm rows (kind "alarm", through their partial index).
+    register_device(protocol="webhook", identity="acme:P-1", device_type="pendant")
+    body = {"events": [{**SOS["events"][0], "kind": "position", "alarms": ["fall"]}]}
+    body["events"].append({**SOS["events"][0], "kind": "status", "alarms": ["low_battery"]})
+    response = post(client, body)
+    assert response.status_code == 200, response.content
+    fall, low = (DeviceEventRecord.objects.get(pk=pk) for pk in response.json()["event_ids"])
+    assert (fall.kind, fall.alarms) == ("alarm", ["fall"])
+    assert (low.kind, low.alarms) == ("status", ["low_battery"])  # a signal keeps its kind
+
+
 def test_unknown_vendor_device_goes_to_the_inbox(client):
     assert post(client, SOS).status_code == 200
     assert UnknownDeviceInbox.objects.filter(protocol="webhook", identity="acme:P-1").exists()

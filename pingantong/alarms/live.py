@@ -17,13 +17,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import close_old_connections
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -154,23 +156,39 @@ within a few tens of milliseconds when its commit touched the change signal (dec
 _PUSHED_KEEP = timedelta(minutes=30)
 
 
+RELAY_MAX_PUSHES = 500
+"""Alarms one relay pass pushes at most, newest change first; a mass change (hundreds of alarms
+closed at once) is carried over the next passes while it stays in the overlap, and after that
+left to the consoles' polling."""
+
+
 def relay_once(since: datetime) -> datetime:
-    """Push alarms changed since `since` (and in the overlap before it) that this process has not
-    pushed; return the new cursor."""
+    """Push alarms changed since `since` (and in the overlap before now) that this process has not
+    pushed, newest change first; return the new cursor.
+
+    Newest first, so that a new alarm is never behind a mass change: with the oldest first and a
+    limit, a pass that found more than the limit of changes with one timestamp (a bulk update)
+    took the same rows again at every pass and never reached the alarms raised after them."""
     from .models import Alarm
 
-    cursor = since
-    changed = list(
-        Alarm.objects.filter(updated_at__gt=since - RELAY_OVERLAP)
-        .order_by("updated_at")
-        .values_list("pk", "updated_at")[:500]
+    lower = min(since, timezone.now() - RELAY_OVERLAP)
+    changed = (
+        Alarm.objects.filter(updated_at__gt=lower)
+        .order_by("-updated_at", "-pk")
+        .values_list("pk", "updated_at")
     )
-    for alarm_id, updated_at in changed:
+    cursor = since
+    pushes = 0
+    for alarm_id, updated_at in changed.iterator(chunk_size=RELAY_MAX_PUSHES):
         cursor = max(cursor, updated_at)
-        if _pushed.get(alarm_id) != updated_at:
-            push_alarm(alarm_id, event="relay")
-            if (known := _pushed.get(alarm_id)) is None or known < updated_at:
-                _pushed[alarm_id] = updated_at  # also when the push found nothing to send
+        if _pushed.get(alarm_id) == updated_at:
+            continue
+        push_alarm(alarm_id, event="relay")
+        if (known := _pushed.get(alarm_id)) is None or known < updated_at:
+            _pushed[alarm_id] = updated_at  # also when the push found nothing to send
+        pushes += 1
+        if pushes >= RELAY_MAX_PUSHES:
+            break
     _forget_old_pushes(cursor)
     return cursor
 
@@ -209,6 +227,28 @@ def _signal_stamp() -> int:
         return 0
 
 
+_relay_pool: ThreadPoolExecutor | None = None
+
+
+async def _off_the_request_thread(func: Any, *args: Any) -> Any:
+    """Run the relay's database work in a thread of its own. Not asgiref's thread-sensitive
+    thread: every sync view and `database_sync_to_async` call of this web process (a console's
+    websocket connecting) runs there, and an escalation pass over a full queue held it for
+    seconds (decision 0123)."""
+    global _relay_pool
+    if _relay_pool is None:
+        _relay_pool = ThreadPoolExecutor(1, thread_name_prefix="alarm-relay")
+
+    def run() -> Any:
+        close_old_connections()  # as around a request: a broken or expired connection is replaced
+        try:
+            return func(*args)
+        finally:
+            close_old_connections()
+
+    return await asyncio.get_running_loop().run_in_executor(_relay_pool, run)
+
+
 async def relay(stop: asyncio.Event) -> None:
     """Service: carry changes written by other processes (the gateway's rules process, the task
     worker) to this process's consoles — at once when their commit touched the change signal, else
@@ -229,10 +269,10 @@ async def relay(stop: asyncio.Event) -> None:
                 current = _signal_stamp()
                 if current != stamp or loop.time() - last_pass >= interval:
                     stamp, last_pass = current, loop.time()
-                    cursor = await sync_to_async(relay_once, thread_sensitive=True)(cursor)
+                    cursor = await _off_the_request_thread(relay_once, cursor)
             if loop.time() - last_supervised >= supervise_every:
                 last_supervised = loop.time()
-                await sync_to_async(supervise, thread_sensitive=True)()
+                await _off_the_request_thread(supervise)
         except Exception:
             log.exception("alarm relay pass failed")
         wait = min(interval, SIGNAL_CHECK_SECONDS) if relay_needed() else interval

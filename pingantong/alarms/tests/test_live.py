@@ -212,3 +212,66 @@ def test_relay_wakes_on_the_change_signal_long_before_its_period(user_factory, s
     alarm, message, waited = async_to_sync(scenario)()
     assert message["id"] == alarm.pk and message["event"] == "relay"
     assert waited < 2.0
+
+
+def test_a_long_supervision_pass_does_not_hold_up_the_web_processs_sync_work(settings, monkeypatch):
+    """Decision 0123: the relay's passes run in a thread of their own. In asgiref's thread-sensitive
+    thread (every sync view and `database_sync_to_async` call, e.g. a console's websocket
+    connecting) an escalation pass over a full queue held the web process up for seconds."""
+    import time
+
+    from asgiref.sync import sync_to_async
+
+    from pingantong.alarms import tasks
+
+    settings.PINGANTONG_ALARM_SUPERVISE_SECONDS = 0.0
+    passing = threading.Event()
+
+    def slow_supervise():
+        passing.set()
+        time.sleep(1.5)
+        return {"escalated": 0, "advanced": 0}
+
+    monkeypatch.setattr(tasks, "supervise", slow_supervise)
+
+    async def scenario():
+        stop = asyncio.Event()
+        relaying = asyncio.create_task(live.relay(stop))
+        await asyncio.get_running_loop().run_in_executor(None, passing.wait, 5)
+        started = time.monotonic()
+        await sync_to_async(lambda: None, thread_sensitive=True)()  # what a sync view waits for
+        waited = time.monotonic() - started
+        stop.set()
+        await relaying
+        return waited
+
+    waited = async_to_sync(scenario)()
+    assert passing.is_set()
+    assert waited < 0.5
+
+
+def test_the_relay_reaches_a_new_alarm_behind_a_mass_change(monkeypatch):
+    """Six hundred alarms changed in one statement (one timestamp), then an SOS: the relay pushes
+    the SOS at its next pass. (Oldest first with a limit of 500, every pass took the same 500
+    rows of the mass change again and never reached the alarms after them.)"""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pingantong.alarms.models import Alarm
+
+    ensure_alarm_regions()
+    before = timezone.now() - timedelta(seconds=2)
+    Alarm.objects.bulk_create(
+        Alarm(alarm_type="sos", device_ident=f"mass{n}", region_id="350404000000") for n in range(600)
+    )
+    Alarm.objects.update(updated_at=timezone.now() - timedelta(seconds=1))
+    sos = Alarm.objects.create(alarm_type="sos", device_ident="after-the-mass", region_id="350404000000")
+    pushed: list[int] = []
+    monkeypatch.setattr(live, "push_alarm", lambda alarm_id, **kwargs: pushed.append(alarm_id))
+    cursor = live.relay_once(before)
+    assert pushed[0] == sos.pk  # newest change first
+    assert cursor >= sos.updated_at
+    pushed.clear()
+    live.relay_once(cursor)
+    assert sos.pk not in pushed and len(pushed) == 601 - live.RELAY_MAX_PUSHES  # the rest, once

@@ -19,7 +19,9 @@ from pingantong.gateway.tests.gwtools import ensure_reference_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+"""Two hours ago at most three: well inside the rules process's first look-back for calls for
+help (LANE_FIRST_WINDOW, 6 h), and in the past, whatever the day the suite runs."""
 
 
 @pytest.fixture(autouse=True)

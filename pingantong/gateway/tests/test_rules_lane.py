@@ -25,7 +25,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 NODE = "lane-node"
 BACKLOG = 3000
 SOS_ID = "8900000001"
-T0 = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+"""Two hours ago at most three: well inside the rules process's first look-back for calls for
+help (LANE_FIRST_WINDOW, 6 h), and in the past, whatever the day the suite runs."""
 
 
 @pytest.fixture(autouse=True)

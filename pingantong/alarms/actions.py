@@ -349,21 +349,20 @@ def escalate_unclaimed(*, now: datetime | None = None, after_seconds: int | None
             raised_at__lte=now - timedelta(seconds=shortest),
         ).values_list("pk", "region_id", "raised_at")[:500]
     )
-    due: list[tuple[int, int]] = []
+    due: list[tuple[int, int, datetime]] = []
     for alarm_id, region_id, raised_at in candidates:
         limit = after_seconds if after_seconds is not None else settings_for(region_id).escalate_after_seconds
         if raised_at <= now - timedelta(seconds=limit):
-            due.append((alarm_id, limit))
+            due.append((alarm_id, limit, raised_at))
     if not due:
         return []
     escalated: list[int] = []
     with writer_turn(), transaction.atomic():
-        for alarm_id, limit in due:
+        for alarm_id, limit, raised_at in due:
             if not Alarm.objects.filter(
                 pk=alarm_id, status=AlarmStatus.OPEN, escalated_at__isnull=True
             ).update(escalated_at=now, updated_at=now):
                 continue
-            raised_at = Alarm.objects.filter(pk=alarm_id).values_list("raised_at", flat=True).get()
             waited = int((now - raised_at).total_seconds())
             AlarmStep.objects.create(
                 alarm_id=alarm_id,

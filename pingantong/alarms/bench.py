@@ -106,8 +106,7 @@ async def _measure_ws(
     relaying = asyncio.create_task(live.relay(stop)) if live.relay_needed() else None
     screen: list[float] = []
     ack: list[float] = []
-    sent_at: list[float] = []
-    first_sent = 0.0
+    sent: list[float] = []
     seen: set[Any] = set()
     loading: asyncio.Task | None = None
     stored_before = 0
@@ -162,14 +161,13 @@ async def _measure_ws(
                         seen.add(message.get("id"))
                         break
                 screen.append((time.perf_counter() - started) * 1000)
-                sent_at.append(started - first_sent if sent_at else 0.0)
-                if len(sent_at) == 1:
-                    first_sent = started
+                sent.append(started)
                 writer.close()
         # Each SOS's time (s after the first), ACK and screen latencies: an outlier can be matched
         # with what the gateway and the rules were doing at that moment.
         samples = [
-            [round(t, 3), round(a, 1), round(w, 1)] for t, a, w in zip(sent_at, ack, screen, strict=True)
+            [round(at - sent[0], 3), round(a, 1), round(w, 1)]
+            for at, a, w in zip(sent, ack, screen, strict=True)
         ]
         out: dict[str, Any] = {"ack": ack, "screen": screen, "samples": samples}
         if loading is not None:

@@ -17,15 +17,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -227,26 +226,12 @@ def _signal_stamp() -> int:
         return 0
 
 
-_relay_pool: ThreadPoolExecutor | None = None
-
-
-async def _off_the_request_thread(func: Any, *args: Any) -> Any:
-    """Run the relay's database work in a thread of its own. Not asgiref's thread-sensitive
-    thread: every sync view and `database_sync_to_async` call of this web process (a console's
-    websocket connecting) runs there, and an escalation pass over a full queue held it for
-    seconds (decision 0123)."""
-    global _relay_pool
-    if _relay_pool is None:
-        _relay_pool = ThreadPoolExecutor(1, thread_name_prefix="alarm-relay")
-
-    def run() -> Any:
-        close_old_connections()  # as around a request: a broken or expired connection is replaced
-        try:
-            return func(*args)
-        finally:
-            close_old_connections()
-
-    return await asyncio.get_running_loop().run_in_executor(_relay_pool, run)
+def _off_the_request_thread(func: Any) -> Any:
+    """`func` for the relay loop to await, run outside asgiref's thread-sensitive thread: every
+    sync view and `database_sync_to_async` call of this web process (a console's websocket
+    connecting) runs there, and an escalation pass over a full queue held it for seconds
+    (decision 0123). Connections are checked before and after, as around a request."""
+    return database_sync_to_async(func, thread_sensitive=False)
 
 
 async def relay(stop: asyncio.Event) -> None:
@@ -269,10 +254,10 @@ async def relay(stop: asyncio.Event) -> None:
                 current = _signal_stamp()
                 if current != stamp or loop.time() - last_pass >= interval:
                     stamp, last_pass = current, loop.time()
-                    cursor = await _off_the_request_thread(relay_once, cursor)
+                    cursor = await _off_the_request_thread(relay_once)(cursor)
             if loop.time() - last_supervised >= supervise_every:
                 last_supervised = loop.time()
-                await _off_the_request_thread(supervise)
+                await _off_the_request_thread(supervise)()
         except Exception:
             log.exception("alarm relay pass failed")
         wait = min(interval, SIGNAL_CHECK_SECONDS) if relay_needed() else interval

@@ -82,9 +82,7 @@ class DeviceEventRecord(models.Model):
         null=True,
         blank=True,
         related_name="events",
-        # No index of its own: the (device, time) index serves every look-up by device, and one
-        # index fewer is one write fewer per stored frame (decision 0122).
-        db_index=False,
+        db_index=False,  # as RawFrame.device
     )
     protocol = models.CharField(_("protocol"), max_length=16)
     device_identity = models.CharField(_("identity"), max_length=64)
@@ -143,9 +141,7 @@ class _Series(models.Model):
         "devices.Device",
         on_delete=models.CASCADE,
         related_name="+",
-        # No index of its own: the (device, time) index serves every look-up by device, and one
-        # index fewer is one write fewer per stored frame (decision 0122).
-        db_index=False,
+        db_index=False,  # as RawFrame.device
     )
     recorded_at = models.DateTimeField(_("time"))
     received_at = models.DateTimeField(_("received at"))

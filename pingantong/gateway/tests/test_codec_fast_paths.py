@@ -85,4 +85,4 @@ def test_bcd_times_are_remembered_per_zone_and_the_memory_stays_bounded() -> Non
             ),
             480,
         )
-    assert 0 < len(location._BCD_TIMES) <= location._BCD_TIMES_MAX
+    assert 0 < location._parse_bcd_time.cache_info().currsize <= location._BCD_TIMES_MAX

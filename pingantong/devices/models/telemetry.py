@@ -1,12 +1,16 @@
 """What terminals sent: raw frames (audit), every decoded event, and the time series.
 
 These tables grow fastest (a watch reporting every 5 minutes is ~105,000 rows a year per series).
-Each is indexed on (device, time) so that "latest N of one device" and "one device over a day"
-stay index range scans however large the table gets. On PostgreSQL these five tables are monthly
-range partitions on `received_at` (migration gateway 0002, pingantong.gateway.partitions; decision
-0101): partitions are created ahead and whole expired months dropped (positions 7 days minimum,
-S09; raw frames 180 days; events and vitals longer); on SQLite, and for the rest of a month on
-PostgreSQL, a scheduled purge deletes by time in small batches.
+Events and the series are indexed on (device, time) so that "latest N of one device" and "one
+device over a day" stay index range scans however large the table gets; raw frames by time only
+(nothing reads them by device, decision 0124). None of the five holds a database constraint to
+the device registry (decision 0124: the check cost more than the insert on PostgreSQL).
+
+On PostgreSQL these five tables are monthly range partitions on `received_at` (migration gateway
+0002, pingantong.gateway.partitions; decision 0101): partitions are created ahead and whole expired
+months dropped (positions 7 days minimum, S09; raw frames 180 days; events and vitals longer); on
+SQLite, and for the rest of a month on PostgreSQL, a scheduled purge deletes by time in small
+batches.
 
 A partitioned table's primary key must include the partition key, so nothing can hold a database
 foreign key *to* a raw frame or an event: those references are declared `db_constraint=False`
@@ -29,13 +33,17 @@ class RawFrame(models.Model):
     protocol = models.CharField(_("protocol"), max_length=16)
     device = models.ForeignKey(
         "devices.Device",
-        on_delete=models.SET_NULL,
+        # A frame is the audit record of what arrived and keeps the device it was stored under,
+        # even if that registry row is deleted later. No index by device and no database
+        # constraint (decision 0124): nothing looks raw frames up by device (the gateway page
+        # reads them by time; support staff reach a frame from its event), and at 10,000 frames
+        # a second a (device, time) index put one random page into every commit per frame.
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="raw_frames",
-        # No index of its own: the (device, time) index serves every look-up by device, and one
-        # index fewer is one write fewer per stored frame (decision 0122).
         db_index=False,
+        db_constraint=False,
     )
     device_identity = models.CharField(_("identity"), max_length=64, blank=True)
     peer = models.CharField(_("peer address"), max_length=64, blank=True)
@@ -49,7 +57,6 @@ class RawFrame(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["device", "received_at"], name="rawframe_device_time"),
             models.Index(fields=["received_at"], name="rawframe_time"),
             # Malformed frames are rare: a partial index lets the gateway page count them cheaply.
             models.Index(
@@ -82,7 +89,12 @@ class DeviceEventRecord(models.Model):
         null=True,
         blank=True,
         related_name="events",
-        db_index=False,  # as RawFrame.device
+        db_index=False,  # the (device, time) index serves every look-up by device (decision 0122)
+        # No database constraint (decision 0124): on PostgreSQL each inserted row's check locked
+        # the device row (SELECT … FOR KEY SHARE), ~5 µs of server CPU per row at full load. The
+        # ingest writer takes device ids from the registry in the same batch; Django still
+        # applies SET_NULL when a device is deleted.
+        db_constraint=False,
     )
     protocol = models.CharField(_("protocol"), max_length=16)
     device_identity = models.CharField(_("identity"), max_length=64)
@@ -141,7 +153,8 @@ class _Series(models.Model):
         "devices.Device",
         on_delete=models.CASCADE,
         related_name="+",
-        db_index=False,  # as RawFrame.device
+        db_index=False,  # the (device, time) index serves every look-up by device
+        db_constraint=False,  # as DeviceEventRecord.device (decision 0124); Django cascades
     )
     recorded_at = models.DateTimeField(_("time"))
     received_at = models.DateTimeField(_("received at"))

@@ -375,6 +375,24 @@ def _machine_cpu() -> tuple[float, float]:
     return float(sum(values) - idle), float(sum(values))
 
 
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of another process (the ingest writer process); 0 if none."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            stat = fh.read()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _writer_pid(gateway: Any) -> int | None:
+    writer = gateway.ingestor.writer_process
+    return writer.pid if writer is not None else None
+
+
 def _thread_cpu() -> dict[str, float]:
     """CPU seconds (user + system) of this process's threads by Python thread name, digits
     dropped ("MainThread" is the event loop; "ingest-writer_", "rules_", "wal-checkpoint_"…)."""
@@ -513,13 +531,17 @@ async def _run(scale: float) -> dict[str, Any]:
         log.info("load phase: %d terminals for %.0f s", connections, duration)
         cpu_before, stored_before = _cpu_seconds(), gateway.ingestor.metrics.frames_stored
         threads_before = _thread_cpu()
+        # With PINGANTONG_GATEWAY_WRITER=process the writer's CPU is the gateway's too (decision 0125).
+        threads_before["ingest-writer-process"] = _process_cpu(_writer_pid(gateway))
         machine_before = _machine_cpu()
         load = await _load(ports["jt808"], connections, sos, duration, interval)
         machine_after = _machine_cpu()
         machine_busy = (machine_after[0] - machine_before[0]) / max(1.0, machine_after[1] - machine_before[1])
-        cpu_load = _cpu_seconds() - cpu_before
-        stored_load = gateway.ingestor.metrics.frames_stored - stored_before
         threads_after = _thread_cpu()
+        threads_after["ingest-writer-process"] = _process_cpu(_writer_pid(gateway))
+        cpu_load = _cpu_seconds() - cpu_before
+        cpu_load += threads_after["ingest-writer-process"] - threads_before["ingest-writer-process"]
+        stored_load = gateway.ingestor.metrics.frames_stored - stored_before
         per_thread_us = {
             name: round((seconds - threads_before.get(name, 0.0)) / max(1, stored_load) * 1e6, 1)
             for name, seconds in threads_after.items()

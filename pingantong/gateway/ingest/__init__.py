@@ -31,9 +31,10 @@ from django.db import OperationalError, connection
 from pingantong.gateway.ingest import dbconn
 from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.dbconn import keep_connection
-from pingantong.gateway.ingest.store import prepare_batch, store_batch, write_prepared
+from pingantong.gateway.ingest.store import LOCK_RETRIES, store_batch, store_in_turn
 from pingantong.gateway.ingest.types import FrameIn, Stored
 from pingantong.gateway.ingest.writelock import writer_turn
+from pingantong.gateway.ingest.writerproc import WriterProcess
 from pingantong.gateway.pipeline import RulesEngine, StoredEvent, is_urgent
 
 __all__ = [
@@ -43,11 +44,11 @@ __all__ = [
     "Stored",
     "rules_mode",
     "store_batch",
+    "writer_mode",
 ]
 
 log = logging.getLogger("pingantong.gateway.ingest")
 
-LOCK_RETRIES = 3
 SQLITE_RULES_CHUNK = 250
 CHECKPOINT_SECONDS = 1.0
 """SQLite: how often the checkpointer thread copies the write-ahead log into the database."""
@@ -95,6 +96,24 @@ def rules_mode() -> str:
     return "thread" if shares_writer_thread() else mode
 
 
+def writer_mode(rules: str, requested: str | None = None) -> str:
+    """Where the ingest writer runs: "thread" (the default) or "process" (decision 0125), from the
+    setting or environment `PINGANTONG_GATEWAY_WRITER`. A writer process needs the rules in a
+    process as well (the rules thread is handed the stored events in memory); in-memory SQLite
+    cannot be shared with a process, so "thread" there."""
+    from django.conf import settings
+
+    configured = getattr(settings, "PINGANTONG_GATEWAY_WRITER", "")
+    mode = str(requested or os.environ.get("PINGANTONG_GATEWAY_WRITER") or configured or "thread")
+    if mode not in ("thread", "process"):
+        raise ValueError(f"PINGANTONG_GATEWAY_WRITER must be thread or process, not {mode!r}")
+    if shares_writer_thread():
+        return "thread"
+    if mode == "process" and rules != "process":
+        raise ValueError("PINGANTONG_GATEWAY_WRITER=process needs PINGANTONG_GATEWAY_RULES=process")
+    return mode
+
+
 INGESTORS: dict[str, Ingestor] = {}
 """The running ingestors of this process by node (for the metrics endpoint)."""
 
@@ -113,6 +132,7 @@ class Ingestor:
         engine: RulesEngine | None = None,
         separate_rules_thread: bool | None = None,
         rules: str | None = None,
+        writer: str | None = None,
     ) -> None:
         self.node = node
         self.max_batch = max_batch
@@ -149,12 +169,19 @@ class Ingestor:
             self.rules_mode = "thread"
         self.rules_process: RulesProcess | None = None
         self._watchdog: asyncio.Task | None = None
+        # Only with the ordinary store: a custom `store` (tests) runs in the writer thread.
+        self.writer_mode = writer_mode(self.rules_mode, writer) if store is store_batch else "thread"
+        self.writer_process: WriterProcess | None = None
 
     def stats(self) -> dict[str, Any]:
         """The ingest counters (metrics endpoint, benchmark); in process mode the rules process's
         counters as of its last drain."""
         out: dict[str, Any] = dict(vars(self.metrics))
         out["rules_mode"] = self.rules_mode
+        out["writer_mode"] = self.writer_mode
+        if self.writer_process is not None:
+            out["writer_process_cpu_seconds"] = round(self.writer_process.cpu_seconds, 3)
+            out["writer_process_restarts"] = self.writer_process.restarts
         if self.rules_process is not None:
             out.update(self.rules_process.last_stats)
             out["rules_process_restarts"] = self.rules_process.restarts
@@ -170,6 +197,9 @@ class Ingestor:
             self.rules_process = RulesProcess(self.node)
             await asyncio.get_running_loop().run_in_executor(None, self.rules_process.start)
             self._watchdog = asyncio.create_task(self._watch_rules_process(), name="rules-watchdog")
+        if self.writer_mode == "process" and self.writer_process is None:
+            self.writer_process = WriterProcess(self.node)
+            await asyncio.get_running_loop().run_in_executor(None, self.writer_process.start)
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ingest")
             INGESTORS[self.node] = self
@@ -228,6 +258,9 @@ class Ingestor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
             self._watchdog = None
+        if self.writer_process is not None:
+            writer, self.writer_process = self.writer_process, None
+            await loop.run_in_executor(self._writer, writer.stop)  # after the last batch
         if self.rules_process is not None:
             process, self.rules_process = self.rules_process, None
             await loop.run_in_executor(None, process.stop)
@@ -345,27 +378,30 @@ class Ingestor:
             return exc
 
     def _write(self, frames: list[FrameIn]) -> list[Stored]:
-        keep_connection()
         started = time.perf_counter()
-        for attempt in range(LOCK_RETRIES + 1):
-            try:
-                if self.store is store_batch:
-                    # The rows are built before taking the turn: only numbering, inserts and the
-                    # commit hold SQLite's write lock (the rules stage waits for it).
-                    prepared = prepare_batch(frames)
-                    waiting = time.perf_counter()
-                    with writer_turn():
-                        self.metrics.write_turn_wait_seconds += time.perf_counter() - waiting
-                        stored, handed = write_prepared(prepared, self.node)
-                else:
+        if self.writer_process is not None:
+            stored, events, waited = self.writer_process.write(frames)
+            self.metrics.write_turn_wait_seconds += waited
+            self.metrics.events_stored += events
+            self.metrics.store_seconds += time.perf_counter() - started
+            if events and self.rules_process is not None:
+                self.rules_process.wake()
+            return stored
+        keep_connection()
+        if self.store is store_batch:
+            stored, handed, waited = store_in_turn(frames, self.node)
+            self.metrics.write_turn_wait_seconds += waited
+        else:
+            for attempt in range(LOCK_RETRIES + 1):
+                try:
                     with writer_turn():
                         stored, handed = self.store(frames, self.node)
-                break
-            except OperationalError as exc:
-                # Another process holding SQLite's write lock past busy_timeout: try again briefly.
-                if attempt == LOCK_RETRIES or "locked" not in str(exc):
-                    raise
-                time.sleep(0.02 * (attempt + 1))
+                    break
+                except OperationalError as exc:
+                    # Another process holding SQLite's write lock past busy_timeout: try again.
+                    if attempt == LOCK_RETRIES or "locked" not in str(exc):
+                        raise
+                    time.sleep(0.02 * (attempt + 1))
         self.metrics.events_stored += len(handed)
         self.metrics.store_seconds += time.perf_counter() - started
         if handed:

@@ -285,7 +285,7 @@ def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monke
     import fcntl
     import os
 
-    from pingantong.gateway import ingest as ingest_module
+    from pingantong.gateway.ingest import store as store_module
     from pingantong.gateway.ingest import writelock
 
     path = writelock._lock_path()
@@ -293,7 +293,7 @@ def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monke
         pytest.skip("the write-lock turn exists only on a SQLite file database")
     free_while_preparing: list[bool] = []
     taken_while_writing: list[bool] = []
-    real_prepare, real_write = ingest_module.prepare_batch, ingest_module.write_prepared
+    real_prepare, real_write = store_module.prepare_batch, store_module.write_prepared
 
     def lock_is_free() -> bool:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # another open file: flock conflicts
@@ -313,8 +313,8 @@ def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monke
         taken_while_writing.append(not lock_is_free())
         return real_write(prepared, node)
 
-    monkeypatch.setattr(ingest_module, "prepare_batch", prepare)
-    monkeypatch.setattr(ingest_module, "write_prepared", write)
+    monkeypatch.setattr(store_module, "prepare_batch", prepare)
+    monkeypatch.setattr(store_module, "write_prepared", write)
 
     async def scenario():
         ingestor = Ingestor(node="n1")

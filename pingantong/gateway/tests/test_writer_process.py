@@ -1,0 +1,140 @@
+"""The ingest writer in a process of its own (decision 0125; issue 4, D1): the frames it is sent
+arrive exactly as the listener decoded them, a gateway with `writer="process"` acknowledges a
+frame only after the child committed it, and a child that dies with a batch leaves that batch
+unacknowledged and is replaced for the next one."""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection, transaction
+
+from pingantong.devices.actions import register_device
+from pingantong.devices.models import DeviceEventRecord, DeviceState, PositionRecord, RawFrame
+from pingantong.gateway.events import DeviceEvent, Position
+from pingantong.gateway.ingest import FrameIn, Ingestor, writer_mode
+from pingantong.gateway.ingest.writelock import writer_turn
+from pingantong.gateway.ingest.writerproc import decode_frames, encode_frames
+from pingantong.gateway.protocols.jt808.encoder import build_message
+from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
+
+
+def test_frames_cross_to_the_writer_process_unchanged():
+    when = datetime(2026, 11, 29, 1, 2, 3, 456789, tzinfo=UTC)
+    events = [
+        DeviceEvent(
+            protocol="jt808",
+            device_id="13912340071",
+            message="0x0200",
+            kind="alarm",
+            device_time=when - timedelta(seconds=5),
+            position=Position(26.263406, 117.639612, True, 12.5, 90.0, 120.0, 7),
+            alarms=["sos", "low_battery"],
+            battery_pct=15,
+            signal_pct=80,
+            steps=1234,
+            vitals={"heart_rate_bpm": 72.0, "spo2_pct": 97.0},
+            sensor={"contact": False},
+            archived=True,
+            serial=65535,
+            extra={"cells": [{"mcc": 460, "mnc": 0}], "status_flags": 3},
+        ),
+        DeviceEvent(protocol="watch", device_id="4700186508", message="LK", kind="heartbeat"),
+    ]
+    frames = [
+        FrameIn("jt808", b"\x7e\x02\x00\x7e", events[:1], "127.0.0.1:5000", "13912340071", None, when),
+        FrameIn("watch", b"[3G*4700186508*0002*LK]", events[1:], "10.0.0.2:7", None, "bad", when),
+        FrameIn("watch", b"\x00garbage", [], "10.0.0.3:9", None, "malformed", when),
+    ]
+    assert decode_frames(encode_frames(frames)) == frames
+
+
+@pytest.mark.django_db
+def test_writer_mode_comes_from_the_setting_and_needs_the_rules_process(settings, monkeypatch):
+    monkeypatch.delenv("PINGANTONG_GATEWAY_WRITER", raising=False)
+    assert writer_mode("process") == "thread"
+    settings.PINGANTONG_GATEWAY_WRITER = "process"
+    assert writer_mode("process") == "process"
+    with pytest.raises(ValueError, match="PINGANTONG_GATEWAY_RULES=process"):
+        writer_mode("thread")
+    monkeypatch.setenv("PINGANTONG_GATEWAY_WRITER", "bogus")
+    with pytest.raises(ValueError, match="thread or process"):
+        writer_mode("process")
+
+
+PHONE = bytes.fromhex("013912340072")
+
+
+def _position(serial: int, *, sos: bool = False) -> bytes:
+    body = struct.pack(">IIIIHHH", 0x1 if sos else 0, 0x2, 26_263_406, 117_639_612, 120, 100, 90)
+    when = datetime.now(UTC) + timedelta(hours=8) - timedelta(seconds=30 - serial)
+    body += bytes.fromhex(when.strftime("%y%m%d%H%M%S"))
+    return build_message(0x0200, PHONE, serial, body)
+
+
+@contextlib.contextmanager
+def _storage_held() -> Iterator[None]:
+    """Keep the writer process from committing: SQLite's write turn (the writers' flock), or on
+    PostgreSQL a lock on the raw frame table that its inserts wait for."""
+    if connection.vendor == "sqlite":
+        with writer_turn():
+            yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f'LOCK TABLE "{RawFrame._meta.db_table}" IN SHARE MODE')
+        yield
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gateway_with_a_writer_process_acks_only_what_the_child_committed():
+    ensure_reference_data()
+    device = register_device(protocol="jt808", identity="13912340072", device_type="jt808_tracker")
+    ingestor = Ingestor(node="writer-node", rules="process", writer="process")
+    with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (gateway, ports, lt):
+        writer = gateway.ingestor.writer_process
+        assert writer is not None and writer.alive()
+        term = Terminal(ports["jt808"])
+        for serial in range(1, 4):
+            term.send(_position(serial, sos=serial == 3))
+            term.read_frame_7e()
+            # Committed by the child before the parent acknowledged it.
+            assert DeviceEventRecord.objects.filter(device=device, serial=serial).exists()
+        assert PositionRecord.objects.filter(device=device).count() == 3
+
+        # The child dies while it waits to commit a batch: nothing of it is acknowledged (the
+        # gateway closes the connection, the terminal resends), nothing of it is stored.
+        first_pid = writer.pid
+        with _storage_held():
+            term.send(_position(4))
+            assert term.expect_silence(1.0) == b""
+            writer.kill()
+        assert term.expect_silence(10.0) == b"<closed>"
+        assert not DeviceEventRecord.objects.filter(device=device, serial=4).exists()
+        assert gateway.listeners["jt808"].metrics.unacked_storage_failure == 1
+
+        # The resend goes to a new child and is stored and acknowledged.
+        again = Terminal(ports["jt808"])
+        again.send(_position(4))
+        again.read_frame_7e()
+        assert DeviceEventRecord.objects.filter(device=device, serial=4).count() == 1
+        assert writer.restarts == 1 and writer.pid != first_pid
+
+        lt.run(gateway.ingestor.drain_rules(), timeout=120)
+        stats = gateway.ingestor.stats()
+        assert stats["writer_mode"] == "process" and stats["events_stored"] == 4
+        assert stats["writer_process_cpu_seconds"] > 0
+        state = DeviceState.objects.get(device=device)
+        assert state.last_message_at is not None, "the rules process ran the child's events"
+        from pingantong.alarms.models import Alarm
+
+        assert Alarm.objects.filter(device=device).count() == 1
+    # Stopping the gateway stops the child.
+    deadline = time.monotonic() + 10
+    while writer._proc is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert writer._proc is None

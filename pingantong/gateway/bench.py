@@ -509,6 +509,9 @@ async def _run(scale: float) -> dict[str, Any]:
     # (0 = closed loop). 0.9 s offers 11,111 msg/s at 10,000 connections, so that the target
     # (10,000 stored and acknowledged per second) can be met, not only approached.
     interval = float(os.environ.get("PINGANTONG_BENCH_INTERVAL", "0.9"))
+    # The target phase: 10,000 terminals reporting every second offer the target's 10,000 msg/s
+    # (at reduced scales, the same pace from fewer terminals).
+    target_interval = float(os.environ.get("PINGANTONG_BENCH_TARGET_INTERVAL", "1.0"))
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, _register, connections + sos, 0)
 
@@ -550,6 +553,12 @@ async def _run(scale: float) -> dict[str, Any]:
         drain_started = time.perf_counter()
         await gateway.ingestor.drain_rules()
         rules_lag = time.perf_counter() - drain_started
+        # The latency target is "at that load": 10,000 msg/s. The phase above offers more than
+        # the target (to show whether it is carried); this one offers the target itself, each
+        # terminal reporting every `target_interval` s, on the same (now larger) database.
+        log.info("target phase: %d terminals every %.2f s for %.0f s", connections, target_interval, duration)
+        at_target = await _load(ports["jt808"], connections, sos, duration, target_interval)
+        await gateway.ingestor.drain_rules()
         metrics = gateway.listeners["jt808"].metrics.as_dict()
         ingest = gateway.ingestor.stats()
     finally:
@@ -576,9 +585,17 @@ async def _run(scale: float) -> dict[str, Any]:
             {"name": "raw inserts (same rows) /s", "value": round(raw_rate, 1), "unit": "msg/s"},
             {"name": "concurrent connections", "value": load["connected"], "unit": "conn", "target": 10_000},
             {"name": "SOS frame→ACK p50", "value": load["sos_p50_ms"], "unit": "ms"},
+            {"name": "SOS frame→ACK p99", "value": load["sos_p99_ms"], "unit": "ms"},
             {
-                "name": "SOS frame→ACK p99",
-                "value": load["sos_p99_ms"],
+                "name": "offered at the target rate /s",
+                "value": round(at_target["offered_rate"] or 0, 1),
+                "unit": "msg/s",
+            },
+            {"name": "… stored+acked /s", "value": round(at_target["rate"], 1), "unit": "msg/s"},
+            {"name": "… SOS frame→ACK p50", "value": at_target["sos_p50_ms"], "unit": "ms"},
+            {
+                "name": "… SOS frame→ACK p99",
+                "value": at_target["sos_p99_ms"],
                 "unit": "ms",
                 "target": TARGET_SOS_P99_MS,
                 "ceiling": echo["offered"]["sos_p99_ms"],
@@ -604,6 +621,7 @@ async def _run(scale: float) -> dict[str, Any]:
             {"name": "idle connections held", "value": open_now, "unit": "conn", "target": 15_000},
         ],
         "load": load,
+        "at_target": at_target,
         "echo": echo,
         "idle": {**idle_result, "rss_before_kib": rss_before, "rss_after_kib": rss_after},
         "listener": metrics,

@@ -97,14 +97,16 @@ def rules_mode() -> str:
 
 
 def writer_mode(rules: str, requested: str | None = None) -> str:
-    """Where the ingest writer runs: "thread" (the default) or "process" (decision 0125), from the
-    setting or environment `PINGANTONG_GATEWAY_WRITER`. A writer process needs the rules in a
-    process as well (the rules thread is handed the stored events in memory); in-memory SQLite
-    cannot be shared with a process, so "thread" there."""
+    """Where the ingest writer runs: "thread" or "process" (decision 0125), from the setting or
+    environment `PINGANTONG_GATEWAY_WRITER`; unset, it follows the rules stage (a process when the
+    rules run in one). A writer process needs the rules in a process as well (the rules thread is
+    handed the stored events in memory); in-memory SQLite cannot be shared with a process, so
+    "thread" there."""
     from django.conf import settings
 
     configured = getattr(settings, "PINGANTONG_GATEWAY_WRITER", "")
-    mode = str(requested or os.environ.get("PINGANTONG_GATEWAY_WRITER") or configured or "thread")
+    default = "process" if rules == "process" else "thread"
+    mode = str(requested or os.environ.get("PINGANTONG_GATEWAY_WRITER") or configured or default)
     if mode not in ("thread", "process"):
         raise ValueError(f"PINGANTONG_GATEWAY_WRITER must be thread or process, not {mode!r}")
     if shares_writer_thread():

@@ -55,8 +55,11 @@ def test_frames_cross_to_the_writer_process_unchanged():
 
 
 @pytest.mark.django_db
-def test_writer_mode_comes_from_the_setting_and_needs_the_rules_process(settings, monkeypatch):
+def test_writer_mode_follows_the_rules_unless_set_and_needs_the_rules_process(settings, monkeypatch):
     monkeypatch.delenv("PINGANTONG_GATEWAY_WRITER", raising=False)
+    assert writer_mode("thread") == "thread"
+    assert writer_mode("process") == "process"
+    settings.PINGANTONG_GATEWAY_WRITER = "thread"
     assert writer_mode("process") == "thread"
     settings.PINGANTONG_GATEWAY_WRITER = "process"
     assert writer_mode("process") == "process"

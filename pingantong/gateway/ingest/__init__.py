@@ -52,6 +52,10 @@ log = logging.getLogger("pingantong.gateway.ingest")
 SQLITE_RULES_CHUNK = 250
 CHECKPOINT_SECONDS = 1.0
 """SQLite: how often the checkpointer thread copies the write-ahead log into the database."""
+WAL_RESTART_PAGES = 25_000
+"""SQLite: a log longer than this (pages, ~100 MB) is restarted from its beginning (decision 0126)."""
+RESTART_BUSY_MS = 200
+"""How long the restarting checkpoint waits for readers before trying again a second later."""
 
 
 class StorageError(RuntimeError):
@@ -74,6 +78,10 @@ class IngestMetrics:
     """SQLite: time the writer waited for its turn at the write lock (the rules stage's turns)."""
     wal_checkpoints: int = 0
     """SQLite: checkpoints run by the ingestor's checkpointer (not inside the writer's commits)."""
+    wal_pages_max: int = 0
+    """SQLite: the longest the write-ahead log was (pages) when the checkpointer looked."""
+    wal_restarts: int = 0
+    """SQLite: times the checkpointer restarted the log from its beginning (decision 0126)."""
 
 
 def shares_writer_thread() -> bool:
@@ -225,8 +233,11 @@ class Ingestor:
             while not self._closing:
                 await asyncio.sleep(CHECKPOINT_SECONDS)
                 try:
-                    await loop.run_in_executor(pool, _checkpoint_passive)
+                    log_pages = await loop.run_in_executor(pool, _checkpoint_passive)
                     self.metrics.wal_checkpoints += 1
+                    self.metrics.wal_pages_max = max(self.metrics.wal_pages_max, log_pages)
+                    if log_pages > WAL_RESTART_PAGES and await loop.run_in_executor(pool, _restart_log):
+                        self.metrics.wal_restarts += 1
                 except Exception:
                     log.exception("WAL checkpoint failed; SQLite's next automatic one will do it")
         finally:
@@ -447,9 +458,38 @@ class Ingestor:
         await loop.run_in_executor(self._rules, lambda: None)
 
 
-def _checkpoint_passive() -> None:
+def _restart_log() -> bool:
+    """Copy the rest of the log and start it again from its beginning (decision 0126).
+
+    A PASSIVE checkpoint never makes the log shorter: SQLite starts writing at the beginning again
+    only when a writer finds every frame copied and no reader using the log, which never happens
+    while frames arrive 10,000 times a second and the rules process reads between them. The log
+    then grows without end (3.5 GB in a 2-minute benchmark), and every page read searches a
+    longer log index. Here the checkpointer takes the gateway writers' turn (`writer_turn`: the
+    ingest writer and the rules stage wait on the lock file and resume the moment it is released)
+    and runs a RESTART checkpoint, which waits for readers at most `RESTART_BUSY_MS` (this
+    connection's busy timeout) and otherwise leaves the restart to its next pass."""
+    raw = _checkpointer_connection()
+    with writer_turn():
+        row = raw.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+    return bool(row) and row[0] == 0
+
+
+def _checkpointer_connection() -> Any:
+    """The checkpointer thread's SQLite connection, which waits for readers `RESTART_BUSY_MS` at
+    most (the settings' 20 s would hold the gateway writers' turn that long)."""
+    fresh = connection.connection is None
     connection.ensure_connection()
-    connection.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    raw: Any = connection.connection
+    if fresh:
+        raw.execute(f"PRAGMA busy_timeout={RESTART_BUSY_MS}")
+    return raw
+
+
+def _checkpoint_passive() -> int:
+    """Returns the log's length in pages (SQLite answers busy, log pages, pages checkpointed)."""
+    row = _checkpointer_connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(row[1]) if row and row[1] is not None and row[1] >= 0 else 0
 
 
 def _close_connection() -> None:

@@ -277,6 +277,62 @@ def test_writer_keeps_its_connection_and_leaves_wal_checkpoints_to_the_checkpoin
         assert checkpoints == 0  # PostgreSQL has no WAL of ours to checkpoint
 
 
+def test_the_checkpointer_keeps_the_write_ahead_log_short(monkeypatch):
+    """Decision 0126: PASSIVE checkpoints alone never shorten SQLite's log while frames keep
+    arriving and readers keep reading (it grew to 3.5 GB in a 2-minute benchmark, and every page
+    read searched it): past `WAL_RESTART_PAGES` the checkpointer restarts it from its beginning,
+    in the gateway writers' turn."""
+    import asyncio
+    import time
+
+    from django.db import connection
+
+    from pingantong.gateway import ingest as ingest_module
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps its own write-ahead log")
+    monkeypatch.setattr(ingest_module, "CHECKPOINT_SECONDS", 0.05)
+    monkeypatch.setattr(ingest_module, "WAL_RESTART_PAGES", 40)
+    stop_reading = threading.Event()
+
+    def reader() -> None:  # short reads all along, as the rules process and the web make them
+        try:
+            while not stop_reading.is_set():
+                DeviceEventRecord.objects.filter(gateway_node="n1").exists()
+        finally:
+            connection.close()
+
+    def frames(batch: int) -> list[FrameIn]:
+        return [FrameIn("watch", b"x" * 200, [_event(f"{batch}-{n}")], peer="p") for n in range(20)]
+
+    async def scenario() -> tuple[int, int]:
+        ingestor = Ingestor(node="n1")
+        await ingestor.start()
+        for batch in range(60):
+            await ingestor.submit(frames(batch))
+        deadline = time.monotonic() + 5
+        while ingestor.metrics.wal_restarts == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await ingestor.submit(frames(999))  # the first write after a restart starts the log again
+        longest, restarts = ingestor.metrics.wal_pages_max, ingestor.metrics.wal_restarts
+        await ingestor.stop()
+        return longest, restarts
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        longest, restarts = asyncio.run(scenario())
+    finally:
+        stop_reading.set()
+        thread.join(10)
+    assert restarts >= 1
+    connection.ensure_connection()
+    _busy, log_pages, _copied = connection.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    # Without restarts the log only grows: it would now be at least as long as it ever was.
+    assert longest > ingest_module.WAL_RESTART_PAGES and log_pages < longest // 2, (log_pages, longest)
+    assert DeviceEventRecord.objects.filter(gateway_node="n1").count() == 61 * 20
+
+
 def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monkeypatch):
     """SQLite has one write lock, shared with the rules stage by turns (writelock.py): the ingest
     writer builds a batch's rows (device look-up, JSON, timestamps) before taking its turn, so

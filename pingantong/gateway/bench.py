@@ -375,17 +375,20 @@ def _machine_cpu() -> tuple[float, float]:
     return float(sum(values) - idle), float(sum(values))
 
 
-def _process_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) of another process (the ingest writer process); 0 if none."""
-    if pid is None:
-        return 0.0
+def _stat_cpu(path: str) -> float:
+    """CPU seconds (user + system) from a /proc …/stat file; 0 if it cannot be read."""
     try:
-        with open(f"/proc/{pid}/stat") as fh:
+        with open(path) as fh:
             stat = fh.read()
-    except OSError:
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
         return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds of another process (the ingest writer process); 0 if none."""
+    return 0.0 if pid is None else _stat_cpu(f"/proc/{pid}/stat")
 
 
 def _writer_pid(gateway: Any) -> int | None:
@@ -399,16 +402,11 @@ def _thread_cpu() -> dict[str, float]:
     import threading
 
     names = {t.native_id: t.name.rstrip("0123456789") for t in threading.enumerate()}
-    ticks = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
     with contextlib.suppress(OSError):
         for tid in os.listdir("/proc/self/task"):
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                with open(f"/proc/self/task/{tid}/stat") as fh:
-                    stat = fh.read()
-                fields = stat[stat.rindex(")") + 2 :].split()
-                name = names.get(int(tid), "other")
-                out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+            name = names.get(int(tid), "other")
+            out[name] = out.get(name, 0.0) + _stat_cpu(f"/proc/self/task/{tid}/stat")
     return out
 
 

@@ -26,12 +26,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import OperationalError, connection
+from django.db import connection
 
 from pingantong.gateway.ingest import dbconn
 from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.dbconn import keep_connection
-from pingantong.gateway.ingest.store import LOCK_RETRIES, store_batch, store_in_turn
+from pingantong.gateway.ingest.store import retry_locked, store_batch, store_in_turn
 from pingantong.gateway.ingest.types import FrameIn, Stored
 from pingantong.gateway.ingest.writelock import writer_turn
 from pingantong.gateway.ingest.writerproc import WriterProcess
@@ -405,16 +405,12 @@ class Ingestor:
             stored, handed, waited = store_in_turn(frames, self.node)
             self.metrics.write_turn_wait_seconds += waited
         else:
-            for attempt in range(LOCK_RETRIES + 1):
-                try:
-                    with writer_turn():
-                        stored, handed = self.store(frames, self.node)
-                    break
-                except OperationalError as exc:
-                    # Another process holding SQLite's write lock past busy_timeout: try again.
-                    if attempt == LOCK_RETRIES or "locked" not in str(exc):
-                        raise
-                    time.sleep(0.02 * (attempt + 1))
+
+            def attempt() -> tuple[list[Stored], list[StoredEvent]]:
+                with writer_turn():
+                    return self.store(frames, self.node)
+
+            stored, handed = retry_locked(attempt)
         self.metrics.events_stored += len(handed)
         self.metrics.store_seconds += time.perf_counter() - started
         if handed:

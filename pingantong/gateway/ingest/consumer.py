@@ -332,10 +332,19 @@ def _from_epoch(value: Any) -> datetime:
 # --- the child process ---------------------------------------------------------------------------
 
 
-def _serve(
-    node: str, database: dict[str, Any], settings_module: str, wake: Any, control: Any, debug: bool = False
-) -> None:
-    """Entry point of the rules process (multiprocessing, spawn)."""
+def child_settings() -> tuple[dict[str, Any], str, bool]:
+    """What a gateway's child process (rules, ingest writer) needs to work as its parent does:
+    the parent's database (a scratch one in the benchmark), settings module and DEBUG."""
+    from django.conf import settings
+    from django.db import connection
+
+    database = dict(connection.settings_dict)
+    database.pop("TEST", None)
+    return database, settings.SETTINGS_MODULE, bool(settings.DEBUG)
+
+
+def set_up_child(database: dict[str, Any], settings_module: str, debug: bool) -> None:
+    """Django in a gateway's child process (multiprocessing, spawn), from `child_settings()`."""
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     import django
 
@@ -351,10 +360,19 @@ def _serve(
     # The parent's DEBUG (the settings module alone would say DEBUG=True for `local`, and Django
     # would then log every query of this process with its quoted parameters: 5-10 % of its CPU).
     settings.DEBUG = debug
-    connections.databases["default"].update(database)  # the parent's database (a scratch one in bench)
+    connections.databases["default"].update(database)
     connections.close_all()
     _never_log_queries(connections["default"])
     leave_checkpoints_to_the_parent_gateway()  # SQLite: the gateway's checkpointer (decision 0120)
+
+
+def _serve(
+    node: str, database: dict[str, Any], settings_module: str, wake: Any, control: Any, debug: bool = False
+) -> None:
+    """Entry point of the rules process (multiprocessing, spawn)."""
+    set_up_child(database, settings_module, debug)
+    from django.db import connections
+
     consumer = RulesConsumer(node)
     wake_fd = wake.fileno()
     try:
@@ -409,17 +427,13 @@ class RulesProcess:
         self.last_stats: dict[str, Any] = {}
 
     def start(self) -> None:
-        from django.conf import settings
-        from django.db import connection
-
         self._close_pipes()
         parent, child = self._ctx.Pipe()
         wake_read, wake_write = self._ctx.Pipe(duplex=False)
-        database = dict(connection.settings_dict)
-        database.pop("TEST", None)
+        database, settings_module, debug = child_settings()
         self._proc = self._ctx.Process(
             target=_serve,
-            args=(self.node, database, settings.SETTINGS_MODULE, wake_read, child, bool(settings.DEBUG)),
+            args=(self.node, database, settings_module, wake_read, child, debug),
             name=f"rules-{self.node}",
             daemon=True,
         )

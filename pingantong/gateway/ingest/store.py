@@ -10,17 +10,19 @@ move under us; on PostgreSQL a block of values is taken from each table's sequen
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from pingantong.gateway import fastjson
 from pingantong.gateway.ingest.types import FrameIn, Stored, identity_of
 from pingantong.gateway.ingest.writelock import writer_turn
 from pingantong.gateway.pipeline import DeviceRef, StoredEvent
+
+T = TypeVar("T")
 
 
 def _allocate(cursor: Any, table: str, count: int) -> list[int]:
@@ -339,27 +341,35 @@ def write_prepared(batch: PreparedBatch, node: str) -> tuple[list[Stored], list[
 LOCK_RETRIES = 3
 
 
+def retry_locked(work: Callable[[], T]) -> T:
+    """Run `work` (one write transaction), again a few times if another process held SQLite's
+    write lock past busy_timeout."""
+    for attempt in range(LOCK_RETRIES):
+        try:
+            return work()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    return work()
+
+
 def store_in_turn(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], list[StoredEvent], float]:
     """`store_batch` as the ingest writer runs it (thread or process): the rows are built before
     taking the turn at SQLite's write lock, so only numbering, inserts and the commit hold it (the
-    rules stage waits for it); a lock held by another process past busy_timeout is retried
-    briefly. Returns the seconds spent waiting for the turn as well."""
-    from django.db import OperationalError
-
+    rules stage waits for it). Returns the seconds spent waiting for the turn as well."""
     waited = 0.0
-    for attempt in range(LOCK_RETRIES + 1):
-        try:
-            prepared = prepare_batch(frames)
-            waiting = time.perf_counter()
-            with writer_turn():
-                waited += time.perf_counter() - waiting
-                stored, handed = write_prepared(prepared, node)
-            return stored, handed, waited
-        except OperationalError as exc:
-            if attempt == LOCK_RETRIES or "locked" not in str(exc):
-                raise
-            time.sleep(0.02 * (attempt + 1))
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def attempt() -> tuple[list[Stored], list[StoredEvent]]:
+        nonlocal waited
+        prepared = prepare_batch(frames)
+        waiting = time.perf_counter()
+        with writer_turn():
+            waited += time.perf_counter() - waiting
+            return write_prepared(prepared, node)
+
+    stored, handed = retry_locked(attempt)
+    return stored, handed, waited
 
 
 def store_batch(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], list[StoredEvent]]:

@@ -19,9 +19,10 @@ the terminals resend) and the next batch starts a new child.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
-import os
+import operator
 import pickle
 import threading
 import time
@@ -43,30 +44,19 @@ class WriterProcessError(RuntimeError):
 # --- what crosses the pipe ---------------------------------------------------------------------
 
 
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(DeviceEvent))
+_POSITION = _EVENT_FIELDS.index("position")
+_event_values = operator.attrgetter(*_EVENT_FIELDS)
+_position_values = operator.attrgetter(*(f.name for f in dataclasses.fields(Position)))
+
+
 def _event_tuple(e: DeviceEvent) -> tuple:
-    p = e.position
-    position = (
-        None
-        if p is None
-        else (p.latitude, p.longitude, p.valid, p.speed_kmh, p.course_deg, p.altitude_m, p.satellites)
-    )
-    return (
-        e.protocol,
-        e.device_id,
-        e.message,
-        e.kind,
-        e.device_time,
-        position,
-        e.alarms,
-        e.battery_pct,
-        e.signal_pct,
-        e.steps,
-        e.vitals,
-        e.sensor,
-        e.archived,
-        e.serial,
-        e.extra,
-    )
+    """Every field of the event in order, the position as a tuple of its own fields."""
+    values = _event_values(e)
+    p = values[_POSITION]
+    if p is None:
+        return values  # type: ignore[no-any-return]
+    return (*values[:_POSITION], _position_values(p), *values[_POSITION + 1 :])
 
 
 def encode_frames(frames: Sequence[FrameIn]) -> bytes:
@@ -80,25 +70,10 @@ def encode_frames(frames: Sequence[FrameIn]) -> bytes:
 
 
 def _event(values: tuple) -> DeviceEvent:
-    (protocol, device_id, message, kind, device_time, position, alarms, battery, signal, steps) = values[:10]
-    vitals, sensor, archived, serial, extra = values[10:]
-    return DeviceEvent(
-        protocol,
-        device_id,
-        message,
-        kind,
-        device_time,
-        Position(*position) if position is not None else None,
-        alarms,
-        battery,
-        signal,
-        steps,
-        vitals,
-        sensor,
-        archived,
-        serial,
-        extra,
-    )
+    p = values[_POSITION]
+    if p is not None:
+        values = (*values[:_POSITION], Position(*p), *values[_POSITION + 1 :])
+    return DeviceEvent(*values)
 
 
 def decode_frames(data: bytes) -> list[FrameIn]:
@@ -113,24 +88,14 @@ def decode_frames(data: bytes) -> list[FrameIn]:
 
 def _serve(node: str, database: dict[str, Any], settings_module: str, conn: Any, debug: bool) -> None:
     """Entry point of the writer process (multiprocessing, spawn): store what the parent sends."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
-    import django
+    from pingantong.gateway.ingest.consumer import set_up_child
 
-    django.setup()
-    from django.conf import settings
+    set_up_child(database, settings_module, debug)
     from django.db import connections
 
-    from pingantong.gateway.gctune import tune_gc_for_gateway
-    from pingantong.gateway.ingest.consumer import _never_log_queries
-    from pingantong.gateway.ingest.dbconn import keep_connection, leave_checkpoints_to_the_parent_gateway
+    from pingantong.gateway.ingest.dbconn import keep_connection
     from pingantong.gateway.ingest.store import store_in_turn
 
-    tune_gc_for_gateway()
-    settings.DEBUG = debug
-    connections.databases["default"].update(database)
-    connections.close_all()
-    _never_log_queries(connections["default"])
-    leave_checkpoints_to_the_parent_gateway()  # SQLite: the gateway's checkpointer does them
     conn.send_bytes(b"ready")
     try:
         while True:
@@ -180,16 +145,14 @@ class WriterProcess:
         return self._proc is not None and self._proc.is_alive()
 
     def start(self) -> None:
-        from django.conf import settings
-        from django.db import connection
+        from pingantong.gateway.ingest.consumer import child_settings
 
         self._close()
         parent, child = self._ctx.Pipe()
-        database = dict(connection.settings_dict)
-        database.pop("TEST", None)
+        database, settings_module, debug = child_settings()
         self._proc = self._ctx.Process(
             target=_serve,
-            args=(self.node, database, settings.SETTINGS_MODULE, child, bool(settings.DEBUG)),
+            args=(self.node, database, settings_module, child, debug),
             name=f"ingest-writer-{self.node}",
             daemon=True,
         )
@@ -197,6 +160,7 @@ class WriterProcess:
         child.close()  # the parent's read then ends at EOF when the child dies
         self._conn = parent
         if not parent.poll(START_TIMEOUT) or parent.recv_bytes() != b"ready":
+            self._kill()  # a late "ready" must not be read as a batch's answer
             raise WriterProcessError("the ingest writer process did not start")
 
     def _close(self) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pingantong.gateway.listeners import Gateway
@@ -45,6 +47,17 @@ def running_gateway(**kwargs: Any) -> Iterator[tuple[Gateway, dict[str, int], Lo
 
 async def _make(ports: dict, kwargs: dict) -> Gateway:
     return Gateway(ports, **kwargs)
+
+
+def jt808_position(phone: bytes, serial: int, *, sos: bool = False) -> bytes:
+    """A JT/T 808 0x0200 position report (with the SOS bit if asked), dated `30 - serial` seconds
+    ago in the terminal's +08:00 clock."""
+    from pingantong.gateway.protocols.jt808.encoder import build_message
+
+    body = struct.pack(">IIIIHHH", 0x1 if sos else 0, 0x2, 26_263_406, 117_639_612, 120, 100, 90)
+    when = datetime.now(UTC) + timedelta(hours=8) - timedelta(seconds=30 - serial)
+    body += bytes.fromhex(when.strftime("%y%m%d%H%M%S"))
+    return build_message(0x0200, phone, serial, body)
 
 
 class Terminal:

@@ -6,7 +6,6 @@ registered rules (device state, life signs, the alarm centre's SOS)."""
 from __future__ import annotations
 
 import asyncio
-import struct
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -18,8 +17,12 @@ from pingantong.gateway import pipeline
 from pingantong.gateway.events import DeviceEvent
 from pingantong.gateway.ingest import FrameIn, Ingestor, store_batch
 from pingantong.gateway.ingest.consumer import RulesConsumer
-from pingantong.gateway.protocols.jt808.encoder import build_message
-from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
+from pingantong.gateway.tests.gwtools import (
+    Terminal,
+    ensure_reference_data,
+    jt808_position,
+    running_gateway,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,10 +87,7 @@ PHONE = bytes.fromhex("013912340071")
 
 
 def _position(serial: int, *, sos: bool = False) -> bytes:
-    body = struct.pack(">IIIIHHH", 0x1 if sos else 0, 0x2, 26_263_406, 117_639_612, 120, 100, 90)
-    when = datetime.now(UTC) + timedelta(hours=8) - timedelta(seconds=30 - serial)
-    body += bytes.fromhex(when.strftime("%y%m%d%H%M%S"))
-    return build_message(0x0200, PHONE, serial, body)
+    return jt808_position(PHONE, serial, sos=sos)
 
 
 def _wait_processed(deadline_s: float = 60.0) -> None:

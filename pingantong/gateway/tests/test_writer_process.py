@@ -6,7 +6,6 @@ unacknowledged and is replaced for the next one."""
 from __future__ import annotations
 
 import contextlib
-import struct
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,8 +19,12 @@ from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.ingest import FrameIn, Ingestor, writer_mode
 from pingantong.gateway.ingest.writelock import writer_turn
 from pingantong.gateway.ingest.writerproc import decode_frames, encode_frames
-from pingantong.gateway.protocols.jt808.encoder import build_message
-from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
+from pingantong.gateway.tests.gwtools import (
+    Terminal,
+    ensure_reference_data,
+    jt808_position,
+    running_gateway,
+)
 
 
 def test_frames_cross_to_the_writer_process_unchanged():
@@ -74,10 +77,7 @@ PHONE = bytes.fromhex("013912340072")
 
 
 def _position(serial: int, *, sos: bool = False) -> bytes:
-    body = struct.pack(">IIIIHHH", 0x1 if sos else 0, 0x2, 26_263_406, 117_639_612, 120, 100, 90)
-    when = datetime.now(UTC) + timedelta(hours=8) - timedelta(seconds=30 - serial)
-    body += bytes.fromhex(when.strftime("%y%m%d%H%M%S"))
-    return build_message(0x0200, PHONE, serial, body)
+    return jt808_position(PHONE, serial, sos=sos)
 
 
 @contextlib.contextmanager

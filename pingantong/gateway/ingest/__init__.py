@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ from pingantong.gateway.ingest.dbconn import keep_connection
 from pingantong.gateway.ingest.store import retry_locked, store_batch, store_in_turn
 from pingantong.gateway.ingest.types import FrameIn, Stored
 from pingantong.gateway.ingest.writelock import writer_turn
-from pingantong.gateway.ingest.writerproc import WriterProcess
+from pingantong.gateway.ingest.writerproc import PartlyStored, WriterProcess
 from pingantong.gateway.pipeline import RulesEngine, StoredEvent, is_urgent
 
 __all__ = [
@@ -54,8 +55,12 @@ CHECKPOINT_SECONDS = 1.0
 """SQLite: how often the checkpointer thread copies the write-ahead log into the database."""
 WAL_RESTART_PAGES = 25_000
 """SQLite: a log longer than this (pages, ~100 MB) is restarted from its beginning (decision 0126)."""
-RESTART_BUSY_MS = 200
-"""How long the restarting checkpoint waits for readers before trying again a second later."""
+RESTART_BUSY_MS = 10
+"""How long the restarting checkpoint waits for readers, holding the writers' turn, before trying
+again a second later (decision 0127: at 200 ms an SOS could wait that long behind it)."""
+RESTART_BUSY_LONG_MS = 200
+"""… and how long after three restarts in a row found readers, or once the log is four times past
+`WAL_RESTART_PAGES`."""
 
 
 class StorageError(RuntimeError):
@@ -76,12 +81,16 @@ class IngestMetrics:
     rules_seconds: float = 0.0
     write_turn_wait_seconds: float = 0.0
     """SQLite: time the writer waited for its turn at the write lock (the rules stage's turns)."""
+    write_turn_wait_max: float = 0.0
+    """SQLite: the longest one batch waited for its turn."""
     wal_checkpoints: int = 0
     """SQLite: checkpoints run by the ingestor's checkpointer (not inside the writer's commits)."""
     wal_pages_max: int = 0
     """SQLite: the longest the write-ahead log was (pages) when the checkpointer looked."""
     wal_restarts: int = 0
     """SQLite: times the checkpointer restarted the log from its beginning (decision 0126)."""
+    wal_restart_seconds_max: float = 0.0
+    """SQLite: the longest a restart held the gateway writers' turn."""
 
 
 def shares_writer_thread() -> bool:
@@ -155,6 +164,12 @@ class Ingestor:
         self._urgent: deque[tuple[Sequence[FrameIn], Callable[..., None]]] = deque()
         self._wake = asyncio.Event()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
+        # With a writer process, urgent submissions go to it from a thread of their own, beside
+        # the batch in flight (decision 0127); without, they lead the next batch.
+        self._urgent_wake = asyncio.Event()
+        self._urgent_task: asyncio.Task | None = None
+        self._urgent_pool: ThreadPoolExecutor | None = None
+        self._metrics_lock = threading.Lock()
         # The rules stage has its own thread, so a slow applier (an alarm and its cascade) never
         # holds up acknowledgements; see `shares_writer_thread` for the one exception.
         if separate_rules_thread is None:
@@ -210,6 +225,8 @@ class Ingestor:
         if self.writer_mode == "process" and self.writer_process is None:
             self.writer_process = WriterProcess(self.node)
             await asyncio.get_running_loop().run_in_executor(None, self.writer_process.start)
+            self._urgent_pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-urgent")
+            self._urgent_task = asyncio.create_task(self._run_urgent(), name="ingest-urgent")
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ingest")
             INGESTORS[self.node] = self
@@ -229,6 +246,7 @@ class Ingestor:
         releases the GIL while it works). Other processes (web, worker) keep SQLite's default."""
         loop = asyncio.get_running_loop()
         pool = ThreadPoolExecutor(1, thread_name_prefix="wal-checkpoint")
+        missed = 0  # restarts in a row that found readers in the log
         try:
             while not self._closing:
                 await asyncio.sleep(CHECKPOINT_SECONDS)
@@ -236,8 +254,12 @@ class Ingestor:
                     log_pages = await loop.run_in_executor(pool, _checkpoint_passive)
                     self.metrics.wal_checkpoints += 1
                     self.metrics.wal_pages_max = max(self.metrics.wal_pages_max, log_pages)
-                    if log_pages > WAL_RESTART_PAGES and await loop.run_in_executor(pool, _restart_log):
-                        self.metrics.wal_restarts += 1
+                    if log_pages > WAL_RESTART_PAGES:
+                        patient = missed >= 3 or log_pages > 4 * WAL_RESTART_PAGES
+                        restarted, held = await loop.run_in_executor(pool, _restart_log, patient)
+                        missed = 0 if restarted else missed + 1
+                        self.metrics.wal_restarts += restarted
+                        self.metrics.wal_restart_seconds_max = max(self.metrics.wal_restart_seconds_max, held)
                 except Exception:
                     log.exception("WAL checkpoint failed; SQLite's next automatic one will do it")
         finally:
@@ -257,9 +279,13 @@ class Ingestor:
         self._closing = True
         INGESTORS.pop(self.node, None)
         self._wake.set()
+        self._urgent_wake.set()
         if self._task is not None:
             await self._task
             self._task = None
+        if self._urgent_task is not None:
+            await self._urgent_task
+            self._urgent_task = None
         loop = asyncio.get_running_loop()
         if self._checkpointer is not None:
             self._checkpointer.cancel()
@@ -274,6 +300,9 @@ class Ingestor:
         if self.writer_process is not None:
             writer, self.writer_process = self.writer_process, None
             await loop.run_in_executor(self._writer, writer.stop)  # after the last batch
+        if self._urgent_pool is not None:
+            self._urgent_pool.shutdown(wait=True)
+            self._urgent_pool = None
         if self.rules_process is not None:
             process, self.rules_process = self.rules_process, None
             await loop.run_in_executor(None, process.stop)
@@ -320,8 +349,11 @@ class Ingestor:
             return
         # A call for help jumps the queue and goes in a small batch of its own (S01: SOS latency
         # must not grow with the load); everything else is group committed in arrival order.
-        urgent = any(e.alarms and is_urgent(e) for f in frames for e in f.events)
-        (self._urgent if urgent else self._pending).append((frames, done))
+        if any(e.alarms and is_urgent(e) for f in frames for e in f.events):
+            self._urgent.append((frames, done))
+            (self._wake if self._urgent_task is None else self._urgent_wake).set()
+            return
+        self._pending.append((frames, done))
         self._wake.set()
 
     async def _run(self) -> None:
@@ -331,9 +363,9 @@ class Ingestor:
             self._wake.clear()
             if self.linger and len(self._pending) < self.max_batch:
                 await asyncio.sleep(self.linger)
-            while self._pending or self._urgent:
+            while self._pending or (self._urgent and self._urgent_task is None):
                 batch, count = [], 0
-                while self._urgent and count < self.urgent_batch:
+                while self._urgent and self._urgent_task is None and count < self.urgent_batch:
                     item = self._urgent.popleft()
                     batch.append(item)
                     count += len(item[0])
@@ -342,68 +374,116 @@ class Ingestor:
                     item = self._pending.popleft()
                     batch.append(item)
                     count += len(item[0])
-                groups = [group if type(group) is list else list(group) for group, _ in batch]
-                try:
-                    outcomes = await loop.run_in_executor(self._writer, self._write_groups, groups)
-                except Exception as exc:  # the executor itself failed
-                    outcomes = [exc] * len(batch)
-                frames_ok = 0
-                for (_group, done), outcome in zip(batch, outcomes, strict=True):
-                    if isinstance(outcome, Exception):
-                        self.metrics.storage_failures += 1
-                        outcome = StorageError(str(outcome))
-                    else:
-                        frames_ok += len(outcome)
-                    try:
-                        done(outcome)
-                    except Exception:
-                        log.exception("a listener's callback failed after its frames were stored")
-                if frames_ok:
-                    self.metrics.batches += 1
-                    self.metrics.frames_stored += frames_ok
-                    self.metrics.largest_batch = max(self.metrics.largest_batch, frames_ok)
-            if self._closing and not self._pending and not self._urgent:
+                await self._store_and_settle(loop, self._writer, batch, urgent=False)
+            if self._closing and not self._pending and (not self._urgent or self._urgent_task is not None):
                 return
 
-    def _write_groups(self, groups: list[list[FrameIn]]) -> list[list[Stored] | Exception]:
-        """Store every submission of a batch in one transaction; if that fails, store them one by
-        one, so that one frame the database refuses fails only its own connection's submission."""
+    async def _run_urgent(self) -> None:
+        """With a writer process: urgent submissions, in small batches, on the child's urgent pipe
+        (decision 0127). The child stores them between two chunks of the batch in flight."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._urgent_wake.wait()
+            self._urgent_wake.clear()
+            while self._urgent:
+                batch, count = [], 0
+                while self._urgent and count < self.urgent_batch:
+                    item = self._urgent.popleft()
+                    batch.append(item)
+                    count += len(item[0])
+                await self._store_and_settle(loop, self._urgent_pool, batch, urgent=True)
+            if self._closing and not self._urgent:
+                return
+
+    async def _store_and_settle(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        pool: ThreadPoolExecutor | None,
+        batch: list[tuple[Sequence[FrameIn], Callable[..., None]]],
+        *,
+        urgent: bool,
+    ) -> None:
+        """Store one batch in `pool`'s thread, then tell each submission its outcome."""
+        groups = [group if type(group) is list else list(group) for group, _ in batch]
         try:
-            stored = self._write([f for group in groups for f in group])
+            outcomes = await loop.run_in_executor(pool, self._write_groups, groups, urgent)
+        except Exception as exc:  # the executor itself failed
+            outcomes = [exc] * len(batch)
+        frames_ok = 0
+        for (_group, done), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                self.metrics.storage_failures += 1
+                outcome = StorageError(str(outcome))
+            else:
+                frames_ok += len(outcome)
+            try:
+                done(outcome)
+            except Exception:
+                log.exception("a listener's callback failed after its frames were stored")
+        if frames_ok:
+            self.metrics.batches += 1
+            self.metrics.frames_stored += frames_ok
+            self.metrics.largest_batch = max(self.metrics.largest_batch, frames_ok)
+
+    def _write_groups(
+        self, groups: list[list[FrameIn]], urgent: bool = False
+    ) -> list[list[Stored] | Exception]:
+        """Store every submission of a batch in one transaction (a writer process: in a few, cut
+        between submissions); if that fails, store the submissions not committed one by one, so
+        that one frame the database refuses fails only its own connection's submission."""
+        committed: list[Stored] = []
+        try:
+            stored = self._write([f for group in groups for f in group], [len(g) for g in groups], urgent)
         except Exception as exc:
-            if len(groups) == 1:
+            if isinstance(exc, PartlyStored):
+                committed = exc.stored
+            elif len(groups) == 1:
                 log.error("storing %d frames failed: %r; not acknowledged", len(groups[0]), exc)
                 return [exc]
-            log.warning("batch of %d submissions failed (%r); storing them one by one", len(groups), exc)
-            return [self._write_one(group) for group in groups]
-        out: list[list[Stored] | Exception] = []
+            log.warning(
+                "batch of %d submissions failed (%r) after %d frames; storing the rest one by one",
+                len(groups),
+                exc,
+                len(committed),
+            )
+            out: list[list[Stored] | Exception] = []
+            i = 0
+            for group in groups:
+                if i + len(group) <= len(committed):
+                    out.append(committed[i : i + len(group)])
+                    i += len(group)
+                else:
+                    out.append(self._write_one(group, urgent))
+            return out
+        out = []
         i = 0
         for group in groups:
             out.append(stored[i : i + len(group)])
             i += len(group)
         return out
 
-    def _write_one(self, group: list[FrameIn]) -> list[Stored] | Exception:
+    def _write_one(self, group: list[FrameIn], urgent: bool = False) -> list[Stored] | Exception:
         try:
-            return self._write(group)
+            return self._write(group, (), urgent)
         except Exception as exc:
             log.error("storing %d frames failed: %r; not acknowledged", len(group), exc)
             return exc
 
-    def _write(self, frames: list[FrameIn]) -> list[Stored]:
+    def _write(self, frames: list[FrameIn], sizes: Sequence[int] = (), urgent: bool = False) -> list[Stored]:
         started = time.perf_counter()
         if self.writer_process is not None:
-            stored, events, waited = self.writer_process.write(frames)
-            self.metrics.write_turn_wait_seconds += waited
-            self.metrics.events_stored += events
-            self.metrics.store_seconds += time.perf_counter() - started
-            if events and self.rules_process is not None:
-                self.rules_process.wake()
+            try:
+                stored, events, waited = self.writer_process.write(frames, sizes, urgent=urgent)
+            except PartlyStored as exc:
+                self._count_process_write(exc.events, exc.waited, started)
+                raise
+            self._count_process_write(events, waited, started)
             return stored
         keep_connection()
         if self.store is store_batch:
             stored, handed, waited = store_in_turn(frames, self.node)
             self.metrics.write_turn_wait_seconds += waited
+            self.metrics.write_turn_wait_max = max(self.metrics.write_turn_wait_max, waited)
         else:
 
             def attempt() -> tuple[list[Stored], list[StoredEvent]]:
@@ -423,6 +503,17 @@ class Ingestor:
                     self._lane.submit(self._process_urgent, handed)
                 self._rules.submit(self._process, handed)
         return stored
+
+    def _count_process_write(self, events: int, waited: float, started: float) -> None:
+        """Counters of a writer-process batch (from the writer and the urgent thread), and the
+        rules process woken for its events."""
+        with self._metrics_lock:
+            self.metrics.write_turn_wait_seconds += waited
+            self.metrics.write_turn_wait_max = max(self.metrics.write_turn_wait_max, waited)
+            self.metrics.events_stored += events
+            self.metrics.store_seconds += time.perf_counter() - started
+        if events and self.rules_process is not None:
+            self.rules_process.wake()
 
     def _process_urgent(self, handed: list[StoredEvent]) -> None:
         try:
@@ -447,6 +538,8 @@ class Ingestor:
         """Wait until every handed-over batch has been through the rules (tests, shutdown)."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._writer, lambda: None)
+        if self._urgent_pool is not None:
+            await loop.run_in_executor(self._urgent_pool, lambda: None)
         if self.rules_process is not None:
             await loop.run_in_executor(None, self.rules_process.drain)
             return
@@ -454,7 +547,7 @@ class Ingestor:
         await loop.run_in_executor(self._rules, lambda: None)
 
 
-def _restart_log() -> bool:
+def _restart_log(patient: bool) -> tuple[bool, float]:
     """Copy the rest of the log and start it again from its beginning (decision 0126).
 
     A PASSIVE checkpoint never makes the log shorter: SQLite starts writing at the beginning again
@@ -464,11 +557,18 @@ def _restart_log() -> bool:
     longer log index. Here the checkpointer takes the gateway writers' turn (`writer_turn`: the
     ingest writer and the rules stage wait on the lock file and resume the moment it is released)
     and runs a RESTART checkpoint, which waits for readers at most `RESTART_BUSY_MS` (this
-    connection's busy timeout) and otherwise leaves the restart to its next pass."""
+    connection's busy timeout) and otherwise leaves the restart to its next pass. The bulk of the
+    log is copied by a PASSIVE checkpoint first, outside the turn, so that the RESTART, holding
+    it, copies only what was written meanwhile (decision 0127). Returns whether the log was
+    restarted and how long the writers' turn was held."""
     raw = _checkpointer_connection()
+    raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    raw.execute(f"PRAGMA busy_timeout={RESTART_BUSY_LONG_MS if patient else RESTART_BUSY_MS}")
     with writer_turn():
+        started = time.perf_counter()
         row = raw.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-    return bool(row) and row[0] == 0
+        held = time.perf_counter() - started
+    return bool(row) and row[0] == 0, held
 
 
 def _checkpointer_connection() -> Any:

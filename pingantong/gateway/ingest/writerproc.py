@@ -14,6 +14,15 @@ its batch committed. A child that fails a batch answers with the error (the inge
 the batch's submissions one by one, as with the thread); a child that dies mid-batch leaves the
 parent's read at end of file: that batch is reported not stored (nothing of it is acknowledged,
 the terminals resend) and the next batch starts a new child.
+
+A call for help does not wait for the batch in front of it (decision 0127, S01). The child stores
+a large batch in transactions of at most `CHUNK_FRAMES` frames, cut between submissions, and
+between two of them serves whatever arrived on a second pipe, the urgent one: the ingestor sends
+SOS, fall, smoke and gas frames there from a thread of its own the moment they are decoded. An
+SOS therefore waits for one chunk (a few milliseconds), not for a thousand frames' inserts and
+their ACKs. The batch is still acknowledged only when all of its chunks committed; if a chunk
+fails, the parent is told which submissions the committed chunks hold (`PartlyStored`) and stores
+the rest one by one, as after any failed batch.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import pickle
 import threading
 import time
 from collections.abc import Sequence
+from multiprocessing.connection import wait
 from typing import Any
 
 from pingantong.gateway.events import DeviceEvent, Position
@@ -35,10 +45,24 @@ from pingantong.gateway.ingest.types import FrameIn, Stored
 log = logging.getLogger("pingantong.gateway.ingest")
 
 START_TIMEOUT = 120.0
+CHUNK_FRAMES = 200
+"""The most frames the child commits in one transaction when it may have to let an urgent frame in
+between (a batch holds up to 1,000): ~5-10 ms of inserts here, the longest an SOS waits for."""
 
 
 class WriterProcessError(RuntimeError):
     """The writer process did not answer for a batch: treat the batch as not stored."""
+
+
+class PartlyStored(WriterProcessError):
+    """The first chunks of a batch committed, then one failed: `stored` holds the committed
+    frames' ids, whole submissions from the batch's start; the rest of the batch is not stored."""
+
+    def __init__(self, stored: list[Stored], events: int, waited: float, message: str) -> None:
+        super().__init__(message)
+        self.stored = stored
+        self.events = events
+        self.waited = waited
 
 
 # --- what crosses the pipe ---------------------------------------------------------------------
@@ -59,14 +83,15 @@ def _event_tuple(e: DeviceEvent) -> tuple:
     return (*values[:_POSITION], _position_values(p), *values[_POSITION + 1 :])
 
 
-def encode_frames(frames: Sequence[FrameIn]) -> bytes:
+def encode_frames(frames: Sequence[FrameIn], sizes: Sequence[int] = ()) -> bytes:
     """The frames as pickled tuples of plain values (dataclasses with slots pickle through Python
-    code, several times slower)."""
+    code, several times slower), with the sizes of the submissions they come from (the child cuts
+    its transactions between submissions; empty: one submission)."""
     rows = [
         (f.protocol, f.raw, f.peer, f.identity, f.error, f.received_at, [_event_tuple(e) for e in f.events])
         for f in frames
     ]
-    return pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((list(sizes), rows), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _event(values: tuple) -> DeviceEvent:
@@ -76,48 +101,103 @@ def _event(values: tuple) -> DeviceEvent:
     return DeviceEvent(*values)
 
 
-def decode_frames(data: bytes) -> list[FrameIn]:
+def decode_batch(data: bytes) -> tuple[list[FrameIn], list[int]]:
+    """`encode_frames` undone: the frames and their submissions' sizes."""
+    sizes, rows = pickle.loads(data)  # noqa: S301 - our own parent's bytes
     out = []
-    for protocol, raw, peer, identity, error, received_at, events in pickle.loads(data):  # noqa: S301 - our own parent's bytes
+    for protocol, raw, peer, identity, error, received_at, events in rows:
         out.append(FrameIn(protocol, raw, [_event(e) for e in events], peer, identity, error, received_at))
+    return out, sizes
+
+
+def decode_frames(data: bytes) -> list[FrameIn]:
+    return decode_batch(data)[0]
+
+
+def chunks(frames: Sequence[FrameIn], sizes: Sequence[int], limit: int) -> list[Sequence[FrameIn]]:
+    """The batch cut into runs of whole submissions of at most `limit` frames (a larger
+    submission is a run of its own: one connection's frames commit together)."""
+    out: list[Sequence[FrameIn]] = []
+    start = count = 0
+    for size in sizes or (len(frames),):
+        if count and count + size > limit:
+            out.append(frames[start : start + count])
+            start, count = start + count, 0
+        count += size
+    if count:
+        out.append(frames[start : start + count])
     return out
 
 
 # --- the child process ---------------------------------------------------------------------------
 
 
-def _serve(node: str, database: dict[str, Any], settings_module: str, conn: Any, debug: bool) -> None:
-    """Entry point of the writer process (multiprocessing, spawn): store what the parent sends."""
+def _serve(
+    node: str, database: dict[str, Any], settings_module: str, conn: Any, urgent: Any, debug: bool
+) -> None:
+    """Entry point of the writer process (multiprocessing, spawn): store what the parent sends,
+    urgent submissions first."""
     from pingantong.gateway.ingest.consumer import set_up_child
 
     set_up_child(database, settings_module, debug)
     from django.db import connections
 
-    from pingantong.gateway.ingest.dbconn import keep_connection
-    from pingantong.gateway.ingest.store import store_in_turn
-
     conn.send_bytes(b"ready")
+    child = _Child(node, urgent)
     try:
         while True:
-            data = conn.recv_bytes()
-            started = time.process_time()
-            try:
-                keep_connection()
-                stored, handed, waited = store_in_turn(decode_frames(data), node)
-                reply: tuple = (
-                    "ok",
-                    [(s.raw_frame_id, s.event_ids, s.device_pk) for s in stored],
-                    len(handed),
-                    waited,
-                    time.process_time() - started,
-                )
-            except Exception as exc:  # the batch was not committed: the parent will not ACK it
-                reply = ("error", repr(exc), time.process_time() - started)
-            conn.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+            if urgent in wait([urgent, conn]):
+                child.answer(urgent, between=False)
+            else:
+                child.answer(conn, between=True)
     except (EOFError, OSError):
         return  # the gateway is gone
     finally:
         connections.close_all()
+
+
+class _Child:
+    def __init__(self, node: str, urgent: Any) -> None:
+        self.node = node
+        self.urgent = urgent
+        self.cpu_mark = time.process_time()
+
+    def answer(self, conn: Any, *, between: bool) -> None:
+        """Read one batch from `conn`, store it, answer on `conn`. With `between`, serve the
+        urgent pipe between the batch's chunks."""
+        from pingantong.gateway.ingest.dbconn import keep_connection
+
+        data = conn.recv_bytes()
+        try:
+            keep_connection()
+            frames, sizes = decode_batch(data)
+            reply = self.store(frames, sizes, between)
+        except Exception as exc:  # the batch was not committed: the parent will not ACK it
+            reply = ("error", repr(exc))
+        # CPU since the previous answer: an urgent batch served inside a large one is not counted twice.
+        now = time.process_time()
+        cpu, self.cpu_mark = now - self.cpu_mark, now
+        conn.send_bytes(pickle.dumps((*reply, cpu), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def store(self, frames: list[FrameIn], sizes: list[int], between: bool) -> tuple:
+        from pingantong.gateway.ingest.store import store_in_turn
+
+        rows: list[tuple] = []
+        events, waited = 0, 0.0
+        runs = chunks(frames, sizes, CHUNK_FRAMES) if between else [frames]
+        for k, run in enumerate(runs):
+            while k and self.urgent.poll():
+                self.answer(self.urgent, between=False)
+            try:
+                stored, handed, w = store_in_turn(run, self.node)
+            except Exception as exc:
+                if not rows:
+                    raise
+                return ("partial", rows, events, waited, repr(exc))
+            rows.extend((s.raw_frame_id, s.event_ids, s.device_pk) for s in stored)
+            events += len(handed)
+            waited += w
+        return ("ok", rows, events, waited)
 
 
 # --- the parent's handle ---------------------------------------------------------------------
@@ -125,14 +205,18 @@ def _serve(node: str, database: dict[str, Any], settings_module: str, conn: Any,
 
 class WriterProcess:
     """Start, use, restart and stop the writer process. `write` is called from the ingestor's
-    writer thread only (one batch at a time, in commit order)."""
+    writer thread (one batch at a time, in commit order) and, with `urgent=True`, from its urgent
+    thread (one urgent batch at a time), each on a pipe of its own."""
 
     def __init__(self, node: str) -> None:
         self.node = node
         self._ctx = multiprocessing.get_context("spawn")
         self._proc: Any = None
         self._conn: Any = None
+        self._urgent: Any = None
         self._lock = threading.Lock()
+        """Held to start, restart, kill or stop the child; each pipe has a lock of its own."""
+        self._pipe_locks = {False: threading.Lock(), True: threading.Lock()}
         self.restarts = 0
         self.cpu_seconds = 0.0
         """CPU the process spent storing batches (as it reported them)."""
@@ -149,56 +233,73 @@ class WriterProcess:
 
         self._close()
         parent, child = self._ctx.Pipe()
+        urgent_parent, urgent_child = self._ctx.Pipe()
         database, settings_module, debug = child_settings()
         self._proc = self._ctx.Process(
             target=_serve,
-            args=(self.node, database, settings_module, child, debug),
+            args=(self.node, database, settings_module, child, urgent_child, debug),
             name=f"ingest-writer-{self.node}",
             daemon=True,
         )
         self._proc.start()
-        child.close()  # the parent's read then ends at EOF when the child dies
-        self._conn = parent
+        child.close()  # the parent's reads then end at EOF when the child dies
+        urgent_child.close()
+        self._conn, self._urgent = parent, urgent_parent
         if not parent.poll(START_TIMEOUT) or parent.recv_bytes() != b"ready":
-            self._kill()  # a late "ready" must not be read as a batch's answer
+            self._kill_locked(self._proc)  # a late "ready" must not be read as a batch's answer
             raise WriterProcessError("the ingest writer process did not start")
 
     def _close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.close()
-        self._conn = None
+        for conn in (self._conn, self._urgent):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+        self._conn = self._urgent = None
 
-    def write(self, frames: Sequence[FrameIn]) -> tuple[list[Stored], int, float]:
-        """Store `frames` in one transaction in the child: (per-frame ids, events stored, seconds
-        waited for the write turn). Raises if the batch was not committed, or may not have been."""
-        payload = encode_frames(frames)
+    def write(
+        self, frames: Sequence[FrameIn], sizes: Sequence[int] = (), *, urgent: bool = False
+    ) -> tuple[list[Stored], int, float]:
+        """Store `frames` (submissions of `sizes` frames each) in the child: (per-frame ids, events
+        stored, seconds waited for the write turn). Raises if the batch was not committed, or may
+        not have been; `PartlyStored` if its first submissions were."""
+        payload = encode_frames(frames, sizes)
         with self._lock:
             if not self.alive():
                 if self._proc is not None:
                     log.error("ingest writer process exited (%s); restarting it", self._proc.exitcode)
                     self.restarts += 1
                 self.start()
+            proc, conn = self._proc, self._urgent if urgent else self._conn
+        with self._pipe_locks[urgent]:
             try:
-                self._conn.send_bytes(payload)
-                reply = pickle.loads(self._conn.recv_bytes())  # noqa: S301 - our own child's bytes
+                conn.send_bytes(payload)
+                reply = pickle.loads(conn.recv_bytes())  # noqa: S301 - our own child's bytes
             except (EOFError, OSError) as exc:
                 # Died with the batch: committed or not, it is not acknowledged (the terminals
                 # resend; at worst a frame is stored twice, never acknowledged unstored).
-                self._kill()
+                self._kill(proc)
                 raise WriterProcessError(f"the ingest writer process failed during a batch: {exc!r}") from exc
+        self.cpu_seconds += reply[-1]
         if reply[0] == "error":
-            self.cpu_seconds += reply[2]
             raise WriterProcessError(reply[1])
-        _kind, rows, events, waited, cpu = reply
-        self.cpu_seconds += cpu
-        return [Stored(raw_id, ids, device_pk) for raw_id, ids, device_pk in rows], events, waited
+        rows, events, waited = reply[1:4]
+        stored = [Stored(raw_id, ids, device_pk) for raw_id, ids, device_pk in rows]
+        if reply[0] == "partial":
+            raise PartlyStored(stored, events, waited, reply[4])
+        return stored, events, waited
 
-    def _kill(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            self._proc.kill()
-        if self._proc is not None:
-            self._proc.join(5)
+    def _kill(self, proc: Any) -> None:
+        """Kill `proc` if it is still this handle's child (the other pipe's thread may have
+        replaced it already)."""
+        with self._lock:
+            self._kill_locked(proc)
+
+    def _kill_locked(self, proc: Any) -> None:
+        if proc is not self._proc or proc is None:
+            return
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
         self._close()
 
     def kill(self) -> None:

@@ -5,10 +5,12 @@ unacknowledged and is replaced for the next one."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -16,10 +18,11 @@ from django.db import connection, transaction
 from pingantong.devices.actions import register_device
 from pingantong.devices.models import DeviceEventRecord, DeviceState, PositionRecord, RawFrame
 from pingantong.gateway.events import DeviceEvent, Position
-from pingantong.gateway.ingest import FrameIn, Ingestor, writer_mode
+from pingantong.gateway.ingest import FrameIn, Ingestor, StorageError, writer_mode
 from pingantong.gateway.ingest.writelock import writer_turn
-from pingantong.gateway.ingest.writerproc import decode_frames, encode_frames
+from pingantong.gateway.ingest.writerproc import CHUNK_FRAMES, chunks, decode_frames, encode_frames
 from pingantong.gateway.tests.gwtools import (
+    LoopThread,
     Terminal,
     ensure_reference_data,
     jt808_position,
@@ -141,3 +144,97 @@ def test_gateway_with_a_writer_process_acks_only_what_the_child_committed():
     while writer._proc is not None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert writer._proc is None
+
+
+# --- decision 0127: an urgent frame does not wait for the batch in front of it ----------------
+
+
+def _heartbeat(n: int) -> FrameIn:
+    ident = f"47001{n:05d}"
+    event = DeviceEvent(protocol="watch", device_id=ident, message="LK", kind="heartbeat")
+    return FrameIn("watch", f"[3G*{ident}*0002*LK]".encode(), [event], peer="10.0.0.9:1")
+
+
+def _sos_frame() -> FrameIn:
+    event = DeviceEvent(protocol="watch", device_id="4700199999", message="AL", kind="alarm", alarms=["sos"])
+    return FrameIn("watch", b"[3G*4700199999*0002*AL]", [event], peer="10.0.0.9:2")
+
+
+def test_a_batch_is_cut_into_runs_of_whole_submissions():
+    frames = [_heartbeat(n) for n in range(10)]
+    runs = chunks(frames, [3, 3, 3, 1], 6)
+    assert [len(r) for r in runs] == [6, 4]
+    assert [f for r in runs for f in r] == frames
+    # A submission larger than the limit is a run of its own, never split.
+    assert [len(r) for r in chunks(frames, [2, 7, 1], 4)] == [2, 7, 1]
+    # No sizes: one submission.
+    assert [len(r) for r in chunks(frames, [], 4)] == [10]
+
+
+async def _submit_each(ingestor: Ingestor, frames: list[FrameIn]) -> list[asyncio.Future]:
+    """One submission per frame, all in one turn of the loop: they form one batch."""
+    return [ingestor.submit_nowait([f]) for f in frames]
+
+
+async def _outcomes(futures: list[asyncio.Future]) -> list[Any]:
+    return await asyncio.gather(*futures, return_exceptions=True)
+
+
+@contextlib.contextmanager
+def _ingestor(node: str) -> Iterator[tuple[Ingestor, LoopThread]]:
+    lt = LoopThread()
+    ingestor = Ingestor(node=node, rules="process", writer="process")
+    lt.run(ingestor.start(), timeout=120)
+    try:
+        yield ingestor, lt
+    finally:
+        lt.run(ingestor.stop(), timeout=120)
+        lt.close()
+
+
+def _raw_ids(frames: list[FrameIn]) -> list[int]:
+    ids = dict(RawFrame.objects.filter(data__in=[f.raw for f in frames]).values_list("data", "id"))
+    return [ids[bytes(f.raw)] for f in frames]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_sos_is_stored_between_the_chunks_of_the_batch_in_front_of_it():
+    """S01: the child stores a 450-frame batch in runs of `CHUNK_FRAMES`; an SOS submitted while
+    the batch waits is committed after its first run, not after all of it (before, it waited for
+    the whole batch and its ACKs)."""
+    ensure_reference_data()
+    normal = [_heartbeat(n) for n in range(450)]
+    sos = _sos_frame()
+    with _ingestor("chunk-node") as (ingestor, lt):
+        with _storage_held():
+            futures = lt.run(_submit_each(ingestor, normal))
+            time.sleep(1.0)  # the batch is in the child, whose first run waits for the storage
+            futures += lt.run(_submit_each(ingestor, [sos]))
+            time.sleep(1.0)  # the SOS is on the child's urgent pipe
+        outcomes = lt.run(_outcomes(futures), timeout=120)
+    assert not [o for o in outcomes if isinstance(o, BaseException)]
+    ids = _raw_ids(normal)
+    (sos_id,) = _raw_ids([sos])
+    assert max(ids[:CHUNK_FRAMES]) < sos_id < min(ids[CHUNK_FRAMES:]), "the SOS waited for one run only"
+    assert [o[0].raw_frame_id for o in outcomes] == [*ids, sos_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_the_database_refuses_fails_only_its_own_submission():
+    """A batch's later run fails (one frame the database refuses): the runs committed before it
+    are acknowledged as they are, never stored again; the rest are stored one by one, and only
+    the refused frame's submission fails."""
+    ensure_reference_data()
+    normal = [_heartbeat(n) for n in range(450)]
+    bad = 300  # in the second run
+    normal[bad].received_at = None  # type: ignore[assignment]  # NOT NULL (PostgreSQL: no partition)
+    with _ingestor("partial-node") as (ingestor, lt):
+        futures = lt.run(_submit_each(ingestor, normal))
+        outcomes = lt.run(_outcomes(futures), timeout=120)
+        assert ingestor.metrics.storage_failures == 1
+    assert isinstance(outcomes[bad], StorageError)
+    good = [f for n, f in enumerate(normal) if n != bad]
+    assert RawFrame.objects.filter(gateway_node="partial-node").count() == len(good)
+    assert not RawFrame.objects.filter(data=normal[bad].raw).exists()
+    stored = [o for n, o in enumerate(outcomes) if n != bad]
+    assert [o[0].raw_frame_id for o in stored] == _raw_ids(good)

@@ -15,14 +15,16 @@ the batch's submissions one by one, as with the thread); a child that dies mid-b
 parent's read at end of file: that batch is reported not stored (nothing of it is acknowledged,
 the terminals resend) and the next batch starts a new child.
 
-A call for help does not wait for the batch in front of it (decision 0127, S01). The child stores
-a large batch in transactions of at most `CHUNK_FRAMES` frames, cut between submissions, and
-between two of them serves whatever arrived on a second pipe, the urgent one: the ingestor sends
-SOS, fall, smoke and gas frames there from a thread of its own the moment they are decoded. An
-SOS therefore waits for one chunk (a few milliseconds), not for a thousand frames' inserts and
-their ACKs. The batch is still acknowledged only when all of its chunks committed; if a chunk
-fails, the parent is told which submissions the committed chunks hold (`PartlyStored`) and stores
-the rest one by one, as after any failed batch.
+A call for help does not wait for the batch in front of it (decision 0127, S01). The ingestor sends
+SOS, fall, smoke and gas frames on a second pipe, the urgent one, from a thread of its own the
+moment they are decoded. On PostgreSQL, which takes many writers, a thread of the child serves
+that pipe on a connection of its own, beside the batch in progress. SQLite takes one writer at a
+time: there the child stores a large batch in transactions of at most `CHUNK_FRAMES` frames, cut
+between submissions, and serves the urgent pipe between two of them, so an SOS waits for one run
+(a few milliseconds), not for a thousand frames' inserts and their ACKs. The batch is still
+acknowledged only when all of its runs committed; if a run fails, the parent is told which
+submissions the committed runs hold (`PartlyStored`) and stores the rest one by one, as after
+any failed batch.
 """
 
 from __future__ import annotations
@@ -140,16 +142,21 @@ def _serve(
     from pingantong.gateway.ingest.consumer import set_up_child
 
     set_up_child(database, settings_module, debug)
-    from django.db import connections
+    from django.db import connection, connections
 
     conn.send_bytes(b"ready")
-    child = _Child(node, urgent)
+    concurrent = connection.vendor == "postgresql"
+    child = _Child(node, None if concurrent else urgent)
+    if concurrent:
+        # PostgreSQL takes many writers: the urgent pipe is served by a thread of its own, on a
+        # connection of its own, while the batch's transaction is still open (no runs needed).
+        threading.Thread(target=child.serve_urgent, args=(urgent,), name="urgent", daemon=True).start()
     try:
         while True:
-            if urgent in wait([urgent, conn]):
-                child.answer(urgent, between=False)
+            if not concurrent and urgent in wait([urgent, conn]):
+                child.answer(urgent)
             else:
-                child.answer(conn, between=True)
+                child.answer(conn, runs=not concurrent)
     except (EOFError, OSError):
         return  # the gateway is gone
     finally:
@@ -160,34 +167,48 @@ class _Child:
     def __init__(self, node: str, urgent: Any) -> None:
         self.node = node
         self.urgent = urgent
+        """SQLite: the urgent pipe, served between a batch's runs (None on PostgreSQL)."""
         self.cpu_mark = time.process_time()
+        self._cpu_lock = threading.Lock()
 
-    def answer(self, conn: Any, *, between: bool) -> None:
-        """Read one batch from `conn`, store it, answer on `conn`. With `between`, serve the
-        urgent pipe between the batch's chunks."""
+    def serve_urgent(self, urgent: Any) -> None:
+        """PostgreSQL: the urgent pipe's thread."""
+        from django.db import connection
+
+        try:
+            while True:
+                self.answer(urgent)
+        except (EOFError, OSError):
+            return
+        finally:
+            connection.close()
+
+    def answer(self, conn: Any, *, runs: bool = False) -> None:
+        """Read one batch from `conn`, store it, answer on `conn`. With `runs` (SQLite), in runs
+        of `CHUNK_FRAMES`, serving the urgent pipe between them."""
         from pingantong.gateway.ingest.dbconn import keep_connection
 
         data = conn.recv_bytes()
         try:
             keep_connection()
             frames, sizes = decode_batch(data)
-            reply = self.store(frames, sizes, between)
+            reply = self.store(frames, sizes, runs)
         except Exception as exc:  # the batch was not committed: the parent will not ACK it
             reply = ("error", repr(exc))
-        # CPU since the previous answer: an urgent batch served inside a large one is not counted twice.
-        now = time.process_time()
-        cpu, self.cpu_mark = now - self.cpu_mark, now
+        # CPU since the previous answer: each second is counted once, whichever batch it served.
+        with self._cpu_lock:
+            now = time.process_time()
+            cpu, self.cpu_mark = now - self.cpu_mark, now
         conn.send_bytes(pickle.dumps((*reply, cpu), protocol=pickle.HIGHEST_PROTOCOL))
 
-    def store(self, frames: list[FrameIn], sizes: list[int], between: bool) -> tuple:
+    def store(self, frames: list[FrameIn], sizes: list[int], runs: bool) -> tuple:
         from pingantong.gateway.ingest.store import store_in_turn
 
         rows: list[tuple] = []
         events, waited = 0, 0.0
-        runs = chunks(frames, sizes, CHUNK_FRAMES) if between else [frames]
-        for k, run in enumerate(runs):
-            while k and self.urgent.poll():
-                self.answer(self.urgent, between=False)
+        for k, run in enumerate(chunks(frames, sizes, CHUNK_FRAMES) if runs else [frames]):
+            while k and self.urgent is not None and self.urgent.poll():
+                self.answer(self.urgent)
             try:
                 stored, handed, w = store_in_turn(run, self.node)
             except Exception as exc:

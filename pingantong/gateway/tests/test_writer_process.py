@@ -155,6 +155,17 @@ def _heartbeat(n: int) -> FrameIn:
     return FrameIn("watch", f"[3G*{ident}*0002*LK]".encode(), [event], peer="10.0.0.9:1")
 
 
+def _located(serial: int) -> DeviceEvent:
+    return DeviceEvent(
+        protocol="jt808",
+        device_id="13912340072",
+        message="0x0200",
+        kind="position",
+        position=Position(26.26, 117.63, True, 0.0, 0.0, 10.0, 7),
+        serial=serial,
+    )
+
+
 def _sos_frame() -> FrameIn:
     event = DeviceEvent(protocol="watch", device_id="4700199999", message="AL", kind="alarm", alarms=["sos"])
     return FrameIn("watch", b"[3G*4700199999*0002*AL]", [event], peer="10.0.0.9:2")
@@ -198,10 +209,12 @@ def _raw_ids(frames: list[FrameIn]) -> list[int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_sos_is_stored_between_the_chunks_of_the_batch_in_front_of_it():
-    """S01: the child stores a 450-frame batch in runs of `CHUNK_FRAMES`; an SOS submitted while
-    the batch waits is committed after its first run, not after all of it (before, it waited for
-    the whole batch and its ACKs)."""
+def test_an_sos_is_stored_between_the_runs_of_the_batch_in_front_of_it():
+    """S01 on SQLite (one writer at a time): the child stores a 450-frame batch in runs of
+    `CHUNK_FRAMES`; an SOS submitted while the batch waits is committed after its first run, not
+    after all of it (before, it waited for the whole batch and its ACKs)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL stores the SOS beside the batch: the next test")
     ensure_reference_data()
     normal = [_heartbeat(n) for n in range(450)]
     sos = _sos_frame()
@@ -217,6 +230,34 @@ def test_an_sos_is_stored_between_the_chunks_of_the_batch_in_front_of_it():
     (sos_id,) = _raw_ids([sos])
     assert max(ids[:CHUNK_FRAMES]) < sos_id < min(ids[CHUNK_FRAMES:]), "the SOS waited for one run only"
     assert [o[0].raw_frame_id for o in outcomes] == [*ids, sos_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_sos_is_stored_while_the_batch_in_front_of_it_waits():
+    """S01 on PostgreSQL (many writers): the child's urgent thread commits an SOS, and the gateway
+    acknowledges it, while the batch in front of it is still waiting in its transaction (here for
+    a lock on the positions table, which the SOS does not write)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: the previous test")
+    ensure_reference_data()
+    register_device(protocol="jt808", identity="13912340072", device_type="jt808_tracker")
+    normal = [
+        FrameIn("jt808", _position(n), [_located(n)], peer="10.0.0.9:1", identity="13912340072")
+        for n in range(1, 301)
+    ]
+    sos = _sos_frame()
+    with _ingestor("beside-node") as (ingestor, lt):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f'LOCK TABLE "{PositionRecord._meta.db_table}" IN SHARE MODE')
+            futures = lt.run(_submit_each(ingestor, normal))
+            time.sleep(1.0)  # the batch is in the child, waiting for the positions table
+            (sos_future,) = lt.run(_submit_each(ingestor, [sos]))
+            stored = lt.run(asyncio.wait_for(asyncio.shield(sos_future), 30), timeout=40)
+            assert not [f for f in futures if f.done()], "the batch is still waiting"
+        outcomes = lt.run(_outcomes(futures), timeout=120)
+    assert stored[0].raw_frame_id == _raw_ids([sos])[0]
+    assert not [o for o in outcomes if isinstance(o, BaseException)]
+    assert PositionRecord.objects.filter(device__identity="13912340072").count() == 300
 
 
 @pytest.mark.django_db(transaction=True)

@@ -444,9 +444,12 @@ class RulesEngine:
             self._evaluate(items, rules, decisions, origins, ids, in_order=in_order)
         finally:
             _BATCH.reset(token)
-        failed = self._apply_tracked(decisions, origins)
-        done = [i for i in ids if i not in failed] if failed else ids
-        self._mark_processed(done)
+        from pingantong.gateway.ingest.writelock import writer_turn
+
+        with writer_turn():  # SQLite: take turns with the ingest writer without sleeping
+            failed = self._apply_tracked(decisions, origins)
+            done = [i for i in ids if i not in failed] if failed else ids
+            self._mark_processed(done)
         if failed:
             self._remember_failed(failed)
         self.processed += len(done)
@@ -526,20 +529,14 @@ class RulesEngine:
         return failed
 
     def _apply_one(self, applier: _Applier, decisions: list[Decision]) -> bool:
-        """One applier's transaction, in the gateway writers' turn (SQLite: taken per transaction,
-        not per batch, so the ingest writer, with an SOS, waits for one applier at most:
-        decision 0127)."""
-        from pingantong.gateway.ingest.writelock import writer_turn
-
         name = getattr(applier.fn, "__name__", applier.fn)
         try:
-            with writer_turn():
-                atomic_retrying(
-                    applier.fn,
-                    decisions if applier.batch else decisions[0],
-                    what=f"applier {name}",
-                    on_retry=self._retried,
-                )
+            atomic_retrying(
+                applier.fn,
+                decisions if applier.batch else decisions[0],
+                what=f"applier {name}",
+                on_retry=self._retried,
+            )
         except Exception:
             self.applier_failures += 1
             log.exception("applier %s failed; its events stay unprocessed and it is tried again", name)
@@ -612,7 +609,6 @@ class RulesEngine:
         from django.db import connection
 
         from pingantong.devices.models import DeviceEventRecord
-        from pingantong.gateway.ingest.writelock import writer_turn
 
         if not ids:
             return
@@ -625,7 +621,7 @@ class RulesEngine:
                     [now, pgarray.int_array(ids)],
                 )
             return
-        with writer_turn(), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             for start in range(0, len(ids), 900):
                 chunk = ids[start : start + 900]
                 marks = ", ".join(["%s"] * len(chunk))

@@ -380,7 +380,8 @@ class Ingestor:
 
     async def _run_urgent(self) -> None:
         """With a writer process: urgent submissions, in small batches, on the child's urgent pipe
-        (decision 0127). The child stores them between two chunks of the batch in flight."""
+        (decision 0127). The child stores them between two runs of the batch in flight (SQLite)
+        or beside it (PostgreSQL)."""
         loop = asyncio.get_running_loop()
         while True:
             await self._urgent_wake.wait()

@@ -358,14 +358,15 @@ class Ingestor:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        leads = self._urgent_task is None  # urgent submissions lead the next batch (no writer process)
         while True:
             await self._wake.wait()
             self._wake.clear()
             if self.linger and len(self._pending) < self.max_batch:
                 await asyncio.sleep(self.linger)
-            while self._pending or (self._urgent and self._urgent_task is None):
+            while self._pending or (self._urgent and leads):
                 batch, count = [], 0
-                while self._urgent and self._urgent_task is None and count < self.urgent_batch:
+                while self._urgent and leads and count < self.urgent_batch:
                     item = self._urgent.popleft()
                     batch.append(item)
                     count += len(item[0])
@@ -375,7 +376,7 @@ class Ingestor:
                     batch.append(item)
                     count += len(item[0])
                 await self._store_and_settle(loop, self._writer, batch, urgent=False)
-            if self._closing and not self._pending and (not self._urgent or self._urgent_task is not None):
+            if self._closing and not self._pending and not (self._urgent and leads):
                 return
 
     async def _run_urgent(self) -> None:
@@ -558,12 +559,11 @@ def _restart_log(patient: bool) -> tuple[bool, float]:
     longer log index. Here the checkpointer takes the gateway writers' turn (`writer_turn`: the
     ingest writer and the rules stage wait on the lock file and resume the moment it is released)
     and runs a RESTART checkpoint, which waits for readers at most `RESTART_BUSY_MS` (this
-    connection's busy timeout) and otherwise leaves the restart to its next pass. The bulk of the
-    log is copied by a PASSIVE checkpoint first, outside the turn, so that the RESTART, holding
-    it, copies only what was written meanwhile (decision 0127). Returns whether the log was
-    restarted and how long the writers' turn was held."""
+    connection's busy timeout; `patient`: `RESTART_BUSY_LONG_MS`) and otherwise leaves the restart
+    to its next pass. The PASSIVE checkpoint run just before, outside the turn, has copied the
+    bulk of the log, so the RESTART copies only what was written since. Returns whether the log
+    was restarted and how long the writers' turn was held."""
     raw = _checkpointer_connection()
-    raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
     raw.execute(f"PRAGMA busy_timeout={RESTART_BUSY_LONG_MS if patient else RESTART_BUSY_MS}")
     with writer_turn():
         started = time.perf_counter()
@@ -573,14 +573,10 @@ def _restart_log(patient: bool) -> tuple[bool, float]:
 
 
 def _checkpointer_connection() -> Any:
-    """The checkpointer thread's SQLite connection, which waits for readers `RESTART_BUSY_MS` at
-    most (the settings' 20 s would hold the gateway writers' turn that long)."""
-    fresh = connection.connection is None
+    """The checkpointer thread's SQLite connection (its busy timeout is set by `_restart_log`: the
+    settings' 20 s would hold the gateway writers' turn that long; PASSIVE never waits)."""
     connection.ensure_connection()
-    raw: Any = connection.connection
-    if fresh:
-        raw.execute(f"PRAGMA busy_timeout={RESTART_BUSY_MS}")
-    return raw
+    return connection.connection
 
 
 def _checkpoint_passive() -> int:

@@ -300,7 +300,8 @@ class WriterProcess:
                 # resend; at worst a frame is stored twice, never acknowledged unstored).
                 self._kill(proc)
                 raise WriterProcessError(f"the ingest writer process failed during a batch: {exc!r}") from exc
-        self.cpu_seconds += reply[-1]
+        with self._lock:  # both pipes' threads add to it
+            self.cpu_seconds += reply[-1]
         if reply[0] == "error":
             raise WriterProcessError(reply[1])
         rows, events, waited = reply[1:4]

@@ -26,10 +26,13 @@ def test_field_worker_completes_a_visit_with_check_in_on_a_phone(
     client = make_client(
         region="350404001001", name="林秀英", address="列东街道江滨路8号", home_lat=HOME[0], home_lon=HOME[1]
     )
+    # Due later today in Shanghai: two hours from now, or just before midnight when that would
+    # be tomorrow (the page lists today's and overdue visits; the test ran into tomorrow after 22:00).
+    end_of_today = timezone.localtime().replace(hour=23, minute=59, second=0, microsecond=0)
     task = open_task(
         kind=TaskKind.VISIT,
         client=client,
-        due_at=timezone.now() + dt.timedelta(hours=2),
+        due_at=min(timezone.now() + dt.timedelta(hours=2), end_of_today),
         reason="monthly visit",
     )
     worker = user_factory(Role.FIELD_WORKER, "350404001000")

@@ -200,7 +200,8 @@ WEEKLY_CHUNK = 500
 
 def run_weekly_check(*, now: dt.datetime | None = None) -> list[DeviceCheck]:
     """Check every SOS button and wearable once per ISO week: a press or test call within 7 days
-    passes; otherwise a check task is opened. Records each result (idempotent per device and week).
+    passes; otherwise a check task is opened, or the device's check task of an earlier week, still
+    active, is named by the result. Records each result (idempotent per device and week).
 
     In bulk (decision 0092): the week's done checks, the devices, the last week's presses and test
     calls are read once; then per 500 devices one short transaction under the maintenance lock
@@ -239,7 +240,15 @@ def _check_chunk(
         )
         devices = [d for d in devices if d.pk not in done]
         key = {d.pk: f"inventory-check:{d.pk}:{week}" for d in devices}
-        failed = [d for d in devices if d.pk not in presses]
+        # A check task of an earlier week still active for the device: this week's failure joins
+        # it instead of putting a second "make a test call" task for one device on the worklist.
+        active = dict(
+            _open_maintenance()
+            .filter(source_ref__in=[f"check:{d.pk}" for d in devices])
+            .order_by("created_at")
+            .values_list("source_ref", "pk")
+        )
+        failed = [d for d in devices if d.pk not in presses and f"check:{d.pk}" not in active]
         open_tasks(
             [
                 NewTask(
@@ -276,7 +285,7 @@ def _check_chunk(
                     result=CheckResult.PASSED if at else CheckResult.FAILED,
                     last_press_at=at,
                     evidence=what,
-                    task_id=None if at else task_of[key[d.pk]],
+                    task_id=None if at else active.get(f"check:{d.pk}") or task_of[key[d.pk]],
                 )
             )
         DeviceCheck.objects.bulk_create(results, batch_size=WEEKLY_CHUNK)

@@ -139,6 +139,24 @@ def test_weekly_check_is_idempotent_within_the_week():
     assert DeviceCheck.objects.count() == 1 and Task.objects.count() == 1
 
 
+def test_a_failed_check_joins_the_devices_check_task_still_open_from_an_earlier_week():
+    """The benchmark's same-week re-run, started on a Sunday after 23:00 Shanghai, crossed into the
+    next ISO week and opened a second "make a test call" task for every device whose task of the
+    week before was still open. The new week's result is recorded against that task instead; once
+    it is closed, a later failed week opens a new one."""
+    from pingantong.care.choices import TaskStatus
+
+    item = installed("sos_button", seen_hours_ago=1)
+    [first] = actions.run_weekly_check(now=NOW)
+    [second] = actions.run_weekly_check(now=NOW + dt.timedelta(days=7))
+    assert second.week != first.week and second.result == CheckResult.FAILED
+    assert second.task_id == first.task_id
+    assert Task.objects.filter(source_ref=f"check:{item.device_id}").count() == 1
+    Task.objects.filter(pk=first.task_id).update(status=TaskStatus.DONE)
+    [third] = actions.run_weekly_check(now=NOW + dt.timedelta(days=14))
+    assert third.result == CheckResult.FAILED and third.task_id not in (None, first.task_id)
+
+
 def test_a_recorded_test_call_counts_for_the_weekly_check():
     item = installed("pendant", seen_hours_ago=0.1)
     actions.record_test_call(
@@ -372,3 +390,13 @@ def test_a_task_opened_while_the_sweep_decides_is_not_opened_twice(monkeypatch):
     assert actions.supervise_devices(now=NOW) == []
     assert len(calls) == 2
     assert Task.objects.filter(kind="maintenance", source_ref=f"device:{item.device_id}").count() == 1
+
+
+def test_the_benchmarks_same_week_rerun_stays_in_the_week_late_on_a_sunday():
+    from pingantong.inventory.actions.supervision import iso_week
+    from pingantong.inventory.bench import _later_in_the_same_week
+
+    sunday_late = dt.datetime(2026, 11, 29, 15, 30, tzinfo=dt.UTC)  # 23:30 in Shanghai
+    assert iso_week(_later_in_the_same_week(sunday_late)) == iso_week(sunday_late)
+    assert _later_in_the_same_week(sunday_late) > sunday_late
+    assert _later_in_the_same_week(NOW) == NOW + dt.timedelta(hours=1)

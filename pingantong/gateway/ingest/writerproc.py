@@ -24,7 +24,10 @@ between submissions, and serves the urgent pipe between two of them, so an SOS w
 (a few milliseconds), not for a thousand frames' inserts and their ACKs. The batch is still
 acknowledged only when all of its runs committed; if a run fails, the parent is told which
 submissions the committed runs hold (`PartlyStored`) and stores the rest one by one, as after
-any failed batch.
+any failed batch. Several urgent batches may be on the urgent pipe at once (`URGENT_IN_FLIGHT` in
+the ingestor): the child answers them in the order they were sent, and the parent's threads match
+the answers to their requests in that order, so an SOS does not wait for the one in front of it
+to travel back before it is sent.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ import operator
 import pickle
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -227,7 +232,8 @@ class _Child:
 class WriterProcess:
     """Start, use, restart and stop the writer process. `write` is called from the ingestor's
     writer thread (one batch at a time, in commit order) and, with `urgent=True`, from its urgent
-    thread (one urgent batch at a time), each on a pipe of its own."""
+    threads (several urgent batches in flight, answered in the order sent), each on a pipe of its
+    own."""
 
     def __init__(self, node: str) -> None:
         self.node = node
@@ -238,6 +244,10 @@ class WriterProcess:
         self._lock = threading.Lock()
         """Held to start, restart, kill or stop the child; each pipe has a lock of its own."""
         self._pipe_locks = {False: threading.Lock(), True: threading.Lock()}
+        self._urgent_reading = threading.Lock()
+        """Held by the urgent thread reading answers; it reads until its own request is answered."""
+        self._urgent_in_flight: deque[Future] = deque()
+        """The urgent requests sent and not yet answered, in the order sent (one deque per child)."""
         self.restarts = 0
         self.cpu_seconds = 0.0
         """CPU the process spent storing batches (as it reported them)."""
@@ -266,6 +276,7 @@ class WriterProcess:
         child.close()  # the parent's reads then end at EOF when the child dies
         urgent_child.close()
         self._conn, self._urgent = parent, urgent_parent
+        self._urgent_in_flight = deque()
         if not parent.poll(START_TIMEOUT) or parent.recv_bytes() != b"ready":
             self._kill_locked(self._proc)  # a late "ready" must not be read as a batch's answer
             raise WriterProcessError("the ingest writer process did not start")
@@ -291,15 +302,20 @@ class WriterProcess:
                     self.restarts += 1
                 self.start()
             proc, conn = self._proc, self._urgent if urgent else self._conn
-        with self._pipe_locks[urgent]:
-            try:
-                conn.send_bytes(payload)
-                reply = pickle.loads(conn.recv_bytes())  # noqa: S301 - our own child's bytes
-            except (EOFError, OSError) as exc:
-                # Died with the batch: committed or not, it is not acknowledged (the terminals
-                # resend; at worst a frame is stored twice, never acknowledged unstored).
-                self._kill(proc)
-                raise WriterProcessError(f"the ingest writer process failed during a batch: {exc!r}") from exc
+            in_flight = self._urgent_in_flight
+        try:
+            if urgent:
+                data = self._exchange_urgent(proc, conn, in_flight, payload)
+            else:
+                with self._pipe_locks[False]:
+                    conn.send_bytes(payload)
+                    data = conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            # Died with the batch: committed or not, it is not acknowledged (the terminals
+            # resend; at worst a frame is stored twice, never acknowledged unstored).
+            self._kill(proc)
+            raise WriterProcessError(f"the ingest writer process failed during a batch: {exc!r}") from exc
+        reply = pickle.loads(data)  # noqa: S301 - our own child's bytes
         with self._lock:  # both pipes' threads add to it
             self.cpu_seconds += reply[-1]
         if reply[0] == "error":
@@ -309,6 +325,30 @@ class WriterProcess:
         if reply[0] == "partial":
             raise PartlyStored(stored, events, waited, reply[4])
         return stored, events, waited
+
+    def _exchange_urgent(self, proc: Any, conn: Any, in_flight: deque[Future], payload: bytes) -> bytes:
+        """Send an urgent batch without waiting for the ones before it to be answered, then read
+        answers (whoever reads first reads for the others too) until this one's has come. EOFError
+        or OSError if the child died or its pipe was closed: every request still in flight on that
+        pipe fails with it."""
+        mine: Future = Future()
+        try:
+            with self._pipe_locks[True]:
+                in_flight.append(mine)  # in the order sent, which is the order answered
+                conn.send_bytes(payload)
+            with self._urgent_reading:
+                while not mine.done():
+                    answered = conn.recv_bytes()
+                    in_flight.popleft().set_result(answered)
+        except (EOFError, OSError) as exc:
+            self._kill(proc)
+            while in_flight:
+                waiting = in_flight.popleft()
+                if not waiting.done():
+                    waiting.set_exception(exc)
+            if not mine.done():
+                mine.set_exception(exc)
+        return mine.result()  # type: ignore[no-any-return]
 
     def _kill(self, proc: Any) -> None:
         """Kill `proc` if it is still this handle's child (the other pipe's thread may have

@@ -233,6 +233,50 @@ def test_one_refused_submission_does_not_fail_the_others_in_its_batch():
     assert not DeviceEventRecord.objects.filter(device_identity="2").exists()
 
 
+def test_a_large_batch_is_settled_in_slices_with_the_loop_free_between_them():
+    """A batch of 1,000 acknowledged in one callback held the event loop 20-40 ms at load: an SOS
+    committed meanwhile on the urgent pipe, and every socket, waited. Something the loop has to
+    run as soon as the first ACK is written gets its turn after the first slice, not the last."""
+    import asyncio
+
+    from pingantong.gateway.ingest import SETTLE_SLICE
+
+    count = 2 * SETTLE_SLICE + 50
+    queued = threading.Event()
+
+    def held_store(frames, node):
+        queued.wait(10)  # the first submission's batch waits here until all are queued
+        return store_batch(frames, node)
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        ingestor = Ingestor(node="n1", store=held_store)
+        await ingestor.start()
+        order: list = []
+
+        def done(outcome, i):
+            assert not isinstance(outcome, Exception), outcome
+            if not order:
+                loop.call_soon(order.append, "loop's turn")
+            order.append(i)
+
+        # One submission first (its batch holds the writer), then the rest: one batch together.
+        ingestor.submit_callback([FrameIn("watch", b"0", [_event("s0", kind="heartbeat")])], lambda o: None)
+        await asyncio.sleep(0.05)
+        for i in range(count):
+            frame = FrameIn("watch", b"f", [_event(f"s{i}", kind="heartbeat", alarms=[])])
+            ingestor.submit_callback([frame], lambda outcome, i=i: done(outcome, i))
+        queued.set()
+        while len(order) < count + 1:
+            await asyncio.sleep(0.01)
+        await ingestor.stop()
+        return order
+
+    order = asyncio.run(scenario())
+    assert order.index("loop's turn") == SETTLE_SLICE
+    assert [i for i in order if i != "loop's turn"] == list(range(count))
+
+
 def test_writer_keeps_its_connection_and_leaves_wal_checkpoints_to_the_checkpointer(monkeypatch):
     """The ingest writer is not a request: it keeps its database connection from batch to batch
     (CONN_MAX_AGE=0 would reopen it for every batch), and on SQLite its commits never run a WAL

@@ -166,9 +166,10 @@ def _located(serial: int) -> DeviceEvent:
     )
 
 
-def _sos_frame() -> FrameIn:
-    event = DeviceEvent(protocol="watch", device_id="4700199999", message="AL", kind="alarm", alarms=["sos"])
-    return FrameIn("watch", b"[3G*4700199999*0002*AL]", [event], peer="10.0.0.9:2")
+def _sos_frame(n: int = 99999) -> FrameIn:
+    ident = f"47001{n:05d}"
+    event = DeviceEvent(protocol="watch", device_id=ident, message="AL", kind="alarm", alarms=["sos"])
+    return FrameIn("watch", f"[3G*{ident}*0002*AL]".encode(), [event], peer="10.0.0.9:2")
 
 
 def test_a_batch_is_cut_into_runs_of_whole_submissions():
@@ -279,3 +280,52 @@ def test_a_run_the_database_refuses_fails_only_its_own_submission():
     assert not RawFrame.objects.filter(data=normal[bad].raw).exists()
     stored = [o for n, o in enumerate(outcomes) if n != bad]
     assert [o[0].raw_frame_id for o in stored] == _raw_ids(good)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_sos_is_sent_to_the_child_while_the_one_in_front_of_it_is_still_being_stored():
+    """Decision 0128: three SOS from three terminals, a moment apart, while storage is held: all
+    three are on the child's urgent pipe before the first is answered (one at a time, the second
+    and third waited in the gateway until the first came back), and each gets its own frame's id
+    once storage is free."""
+    from pingantong.gateway.ingest import URGENT_IN_FLIGHT
+
+    ensure_reference_data()
+    sos = [_sos_frame(n) for n in range(1, 4)]
+    assert len(sos) <= URGENT_IN_FLIGHT
+    with _ingestor("pipelined-node") as (ingestor, lt):
+        writer = ingestor.writer_process
+        assert writer is not None
+        futures: list[asyncio.Future] = []
+        with _storage_held():
+            for frame in sos:
+                futures += lt.run(_submit_each(ingestor, [frame]))
+                time.sleep(0.3)  # a batch of its own
+            sent = len(writer._urgent_in_flight)
+            assert not [f for f in futures if f.done()]
+        outcomes = lt.run(_outcomes(futures), timeout=120)
+    assert sent == 3, "every SOS was sent before the first was answered"
+    assert not [o for o in outcomes if isinstance(o, BaseException)]
+    assert [o[0].raw_frame_id for o in outcomes] == _raw_ids(sos)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_urgent_requests_in_flight_all_fail_when_the_child_dies_with_them():
+    """The child dies with three urgent batches on its pipe: none is acknowledged, and the next
+    SOS starts a new child and is stored."""
+    ensure_reference_data()
+    sos = [_sos_frame(n) for n in range(11, 14)]
+    with _ingestor("dying-urgent-node") as (ingestor, lt):
+        writer = ingestor.writer_process
+        assert writer is not None
+        futures: list[asyncio.Future] = []
+        with _storage_held():
+            for frame in sos:
+                futures += lt.run(_submit_each(ingestor, [frame]))
+                time.sleep(0.3)
+            writer.kill()
+            outcomes = lt.run(_outcomes(futures), timeout=60)
+        assert all(isinstance(o, StorageError) for o in outcomes), outcomes
+        (after,) = lt.run(_outcomes(lt.run(_submit_each(ingestor, [_sos_frame(14)]))), timeout=120)
+    assert not isinstance(after, BaseException) and after[0].raw_frame_id == _raw_ids([_sos_frame(14)])[0]
+    assert writer.restarts == 1

@@ -305,7 +305,7 @@ class WriterProcess:
             in_flight = self._urgent_in_flight
         try:
             if urgent:
-                data = self._exchange_urgent(proc, conn, in_flight, payload)
+                data = self._exchange_urgent(conn, in_flight, payload)
             else:
                 with self._pipe_locks[False]:
                     conn.send_bytes(payload)
@@ -326,11 +326,11 @@ class WriterProcess:
             raise PartlyStored(stored, events, waited, reply[4])
         return stored, events, waited
 
-    def _exchange_urgent(self, proc: Any, conn: Any, in_flight: deque[Future], payload: bytes) -> bytes:
+    def _exchange_urgent(self, conn: Any, in_flight: deque[Future], payload: bytes) -> bytes:
         """Send an urgent batch without waiting for the ones before it to be answered, then read
         answers (whoever reads first reads for the others too) until this one's has come. EOFError
         or OSError if the child died or its pipe was closed: every request still in flight on that
-        pipe fails with it."""
+        pipe fails with it (`write` then kills the child)."""
         mine: Future = Future()
         try:
             with self._pipe_locks[True]:
@@ -341,7 +341,6 @@ class WriterProcess:
                     answered = conn.recv_bytes()
                     in_flight.popleft().set_result(answered)
         except (EOFError, OSError) as exc:
-            self._kill(proc)
             while in_flight:
                 waiting = in_flight.popleft()
                 if not waiting.done():

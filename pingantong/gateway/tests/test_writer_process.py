@@ -282,6 +282,15 @@ def test_a_run_the_database_refuses_fails_only_its_own_submission():
     assert [o[0].raw_frame_id for o in stored] == _raw_ids(good)
 
 
+def _submit_apart(ingestor: Ingestor, lt: LoopThread, frames: list[FrameIn]) -> list[asyncio.Future]:
+    """One submission per frame, a moment apart: each an urgent batch of its own."""
+    futures: list[asyncio.Future] = []
+    for frame in frames:
+        futures += lt.run(_submit_each(ingestor, [frame]))
+        time.sleep(0.3)
+    return futures
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_sos_is_sent_to_the_child_while_the_one_in_front_of_it_is_still_being_stored():
     """Decision 0128: three SOS from three terminals, a moment apart, while storage is held: all
@@ -296,11 +305,8 @@ def test_an_sos_is_sent_to_the_child_while_the_one_in_front_of_it_is_still_being
     with _ingestor("pipelined-node") as (ingestor, lt):
         writer = ingestor.writer_process
         assert writer is not None
-        futures: list[asyncio.Future] = []
         with _storage_held():
-            for frame in sos:
-                futures += lt.run(_submit_each(ingestor, [frame]))
-                time.sleep(0.3)  # a batch of its own
+            futures = _submit_apart(ingestor, lt, sos)
             sent = len(writer._urgent_in_flight)
             assert not [f for f in futures if f.done()]
         outcomes = lt.run(_outcomes(futures), timeout=120)
@@ -318,11 +324,8 @@ def test_urgent_requests_in_flight_all_fail_when_the_child_dies_with_them():
     with _ingestor("dying-urgent-node") as (ingestor, lt):
         writer = ingestor.writer_process
         assert writer is not None
-        futures: list[asyncio.Future] = []
         with _storage_held():
-            for frame in sos:
-                futures += lt.run(_submit_each(ingestor, [frame]))
-                time.sleep(0.3)
+            futures = _submit_apart(ingestor, lt, sos)
             writer.kill()
             outcomes = lt.run(_outcomes(futures), timeout=60)
         assert all(isinstance(o, StorageError) for o in outcomes), outcomes

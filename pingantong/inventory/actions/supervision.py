@@ -245,7 +245,6 @@ def _check_chunk(
         active = dict(
             _open_maintenance()
             .filter(source_ref__in=[f"check:{d.pk}" for d in devices])
-            .order_by("created_at")
             .values_list("source_ref", "pk")
         )
         failed = [d for d in devices if d.pk not in presses and f"check:{d.pk}" not in active]

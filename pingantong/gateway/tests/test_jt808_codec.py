@@ -57,8 +57,28 @@ def test_platform_serial_increments_per_session_and_wraps() -> None:
     codec = Jt808Codec()
     first, second = codec.feed(HEARTBEAT + HEARTBEAT)
     assert first.reply[11:13] == b"\x00\x00" and second.reply[11:13] == b"\x00\x01"
-    codec._serial = 0xFFFF
+    codec._serials.value = 0xFFFF
     assert codec.next_serial() == 0xFFFF and codec.next_serial() == 0
+    assert codec.commands.locate_now()[11:13] == b"\x00\x01"  # the encoder counts on the same serial
+
+
+def test_a_closed_sessions_codec_is_freed_without_the_cycle_collector() -> None:
+    """A session's codec, its framer and its cached downlink encoder hold no reference cycle, so a
+    closed connection's session is freed at once (a cycle made every reconnect storm end in a
+    collection over all of them on the event loop)."""
+    import gc
+    import weakref
+
+    codec = Jt808Codec()
+    codec.feed(HEARTBEAT)
+    codec.commands.locate_now()
+    gone = weakref.ref(codec)
+    gc.disable()
+    try:
+        del codec
+        assert gone() is None
+    finally:
+        gc.enable()
 
 
 def test_sos_bit_gives_sos_and_is_acknowledged_with_0x8001() -> None:

@@ -389,6 +389,61 @@ def test_the_checkpointer_keeps_the_write_ahead_log_short(monkeypatch):
     assert DeviceEventRecord.objects.filter(gateway_node="n1").count() == batches * 20
 
 
+def test_before_a_restart_the_database_file_is_flushed_outside_the_writers_turn(monkeypatch):
+    """Decision 0129: a PASSIVE checkpoint under load copies pages into the database file without
+    syncing it, so the RESTART (which holds every writer and every SOS) used to sync a whole
+    log's worth of copied pages: 25 ms at the start of a benchmark, 120 ms a minute later. The
+    checkpointer now copies and flushes outside the turn first, and the RESTART syncs only the
+    last few milliseconds' pages."""
+    import contextlib
+    import fcntl
+    import os
+
+    from django.db import connection
+
+    from pingantong.gateway import ingest as ingest_module
+    from pingantong.gateway.ingest import writelock
+
+    path = writelock._lock_path()
+    if path is None:
+        pytest.skip("the write-lock turn and the log restart exist only on a SQLite file database")
+    register_device(protocol="watch", identity="4700186508", device_type="watch")
+    for minute in range(5):  # frames in the log for the checkpoints to copy
+        store_batch([FrameIn("watch", al_frame(minute), [_event(str(minute))], peer="p")], "n1")
+    steps: list[str] = []
+    real_flush, real_turn = ingest_module._flush_database_file, ingest_module.writer_turn
+
+    def lock_is_free() -> bool:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
+    def flush() -> None:
+        steps.append("flush outside the turn" if lock_is_free() else "flush in the turn")
+        real_flush()
+
+    @contextlib.contextmanager
+    def turn():
+        steps.append("turn")
+        with real_turn():
+            yield
+
+    monkeypatch.setattr(ingest_module, "_flush_database_file", flush)
+    monkeypatch.setattr(ingest_module, "writer_turn", turn)
+    try:
+        restarted, _held = ingest_module._restart_log(False)
+    finally:
+        connection.close()  # its busy timeout was the restart's
+    assert restarted
+    assert steps[-1] == "turn" and steps[:-1], steps
+    assert set(steps[:-1]) == {"flush outside the turn"}, steps
+
+
 def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monkeypatch):
     """SQLite has one write lock, shared with the rules stage by turns (writelock.py): the ingest
     writer builds a batch's rows (device look-up, JSON, timestamps) before taking its turn, so

@@ -114,6 +114,9 @@ class _Terminal(asyncio.Protocol):
             gen.loop.call_later(gen.sos_every, self.send)
             return
         gen.count += 1
+        second = int(now - gen.started)
+        if second < len(gen.per_second):
+            gen.per_second[second] += 1
         if not gen.interval:
             self.send()
             return
@@ -128,6 +131,9 @@ class _Generator:
         self.sos_every = sos_every
         self.running = False
         self.count = 0
+        self.per_second: list[int] = []
+        """Reports acknowledged in each second of the run (a stall shows as a dip)."""
+        self.started = 0.0
         self.errors = 0
         self.latencies: list[float] = []
         self.terminals: list[_Terminal] = []
@@ -160,6 +166,24 @@ class _Generator:
         await asyncio.gather(*(first(t) for t in self.terminals))
 
 
+def start_delays(sos: list[bool], interval: float, sos_every: float, sos_phase: float) -> list[float]:
+    """When each terminal of one generator process sends its first report (seconds after the
+    start): the reporting terminals spread over one interval (terminals do not report in lock
+    step), the calls for help evenly over theirs, this process's between the other processes'
+    (`sos_phase`, its share of one step). Calls for help are independent: ten pressed within
+    80 ms of each other every 2 s measured each one's wait behind the alarms of the others."""
+    callers = sum(sos)
+    out: list[float] = []
+    caller = 0
+    for i, is_sos in enumerate(sos):
+        if is_sos:
+            out.append(sos_every * (caller + sos_phase) / callers)
+            caller += 1
+        else:
+            out.append((interval or 0.0) * (i % 100) / 100)
+    return out
+
+
 async def _load_part(
     port: int,
     numbers: list[int],
@@ -167,6 +191,7 @@ async def _load_part(
     duration: float,
     interval: float,
     sos_every: float,
+    sos_phase: float,
     ready: Any,
     go: Any,
 ) -> dict[str, Any]:
@@ -181,12 +206,11 @@ async def _load_part(
     ready.put(warm_up)
     await loop.run_in_executor(None, go.wait)
     cpu_started = time.process_time()
+    gen.per_second = [0] * (int(duration) + 1)
     gen.running = True
-    started = time.perf_counter()
-    for i, term in enumerate(gen.terminals):
-        # Spread the first reports over one interval (terminals do not report in lock step).
-        spread = interval if interval and not term.sos else (sos_every if term.sos else 0.0)
-        delay = spread * (i % 100) / 100
+    started = gen.started = time.perf_counter()
+    delays = start_delays([t.sos for t in gen.terminals], interval, sos_every, sos_phase)
+    for term, delay in zip(gen.terminals, delays, strict=True):
         term.next_send = started + delay
         loop.call_later(delay, term.send)
     await asyncio.sleep(duration)
@@ -205,6 +229,7 @@ async def _load_part(
         "cpu_s": time.process_time() - cpu_started,
         "errors": gen.errors,
         "latencies": gen.latencies,
+        "per_second": gen.per_second,
     }
 
 
@@ -214,8 +239,12 @@ def _load_child(args: tuple[Any, ...], results: Any, ready: Any, go: Any) -> Non
     _raise_nofile()
     _use_uvloop()
     tune_gc_for_gateway()  # the generator holds 10,000 terminals too: it must not measure its collector
-    port, numbers, sos_numbers, duration, interval, sos_every = args
-    results.put(asyncio.run(_load_part(port, numbers, sos_numbers, duration, interval, sos_every, ready, go)))
+    port, numbers, sos_numbers, duration, interval, sos_every, sos_phase = args
+    results.put(
+        asyncio.run(
+            _load_part(port, numbers, sos_numbers, duration, interval, sos_every, sos_phase, ready, go)
+        )
+    )
 
 
 async def _load(
@@ -234,7 +263,16 @@ async def _load(
     sos_numbers = list(range(connections, connections + sos_connections))
     procs = []
     for k in range(procs_wanted):
-        args = (port, numbers[k::procs_wanted], sos_numbers[k::procs_wanted], duration, interval, sos_every)
+        sos_phase = k / procs_wanted
+        args = (
+            port,
+            numbers[k::procs_wanted],
+            sos_numbers[k::procs_wanted],
+            duration,
+            interval,
+            sos_every,
+            sos_phase,
+        )
         proc = ctx.Process(target=_load_child, args=(args, results, ready, go), daemon=True)
         proc.start()
         procs.append(proc)
@@ -256,11 +294,13 @@ async def _load(
         "messages": messages,
         "rate": messages / elapsed,
         "errors": sum(p["errors"] for p in parts),
+        "acked_per_second": [sum(counts) for counts in zip(*(p["per_second"] for p in parts), strict=True)],
         "generator_cpu_us_per_message": round(sum(p["cpu_s"] for p in parts) / max(1, messages) * 1e6, 1),
         "sos_samples": len(latencies),
         "sos_p50_ms": latencies[len(latencies) // 2] if latencies else None,
         "sos_p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
         "sos_max_ms": latencies[-1] if latencies else None,
+        "sos_latencies_ms": [round(x, 2) for x in latencies],
     }
 
 

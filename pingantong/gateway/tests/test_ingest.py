@@ -389,6 +389,21 @@ def test_the_checkpointer_keeps_the_write_ahead_log_short(monkeypatch):
     assert DeviceEventRecord.objects.filter(gateway_node="n1").count() == batches * 20
 
 
+def lock_is_free(path: str) -> bool:
+    """Whether the gateway writers' lock file is free now (another open file: flock conflicts)."""
+    import fcntl
+    import os
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
 def test_before_a_restart_the_database_file_is_flushed_outside_the_writers_turn(monkeypatch):
     """Decision 0129: a PASSIVE checkpoint under load copies pages into the database file without
     syncing it, so the RESTART (which holds every writer and every SOS) used to sync a whole
@@ -396,8 +411,6 @@ def test_before_a_restart_the_database_file_is_flushed_outside_the_writers_turn(
     checkpointer now copies and flushes outside the turn first, and the RESTART syncs only the
     last few milliseconds' pages."""
     import contextlib
-    import fcntl
-    import os
 
     from django.db import connection
 
@@ -413,18 +426,8 @@ def test_before_a_restart_the_database_file_is_flushed_outside_the_writers_turn(
     steps: list[str] = []
     real_flush, real_turn = ingest_module._flush_database_file, ingest_module.writer_turn
 
-    def lock_is_free() -> bool:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        finally:
-            os.close(fd)
-        return True
-
     def flush() -> None:
-        steps.append("flush outside the turn" if lock_is_free() else "flush in the turn")
+        steps.append("flush outside the turn" if lock_is_free(path) else "flush in the turn")
         real_flush()
 
     @contextlib.contextmanager
@@ -449,8 +452,6 @@ def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monke
     writer builds a batch's rows (device look-up, JSON, timestamps) before taking its turn, so
     the turn lasts only for numbering, inserting and committing."""
     import asyncio
-    import fcntl
-    import os
 
     from pingantong.gateway.ingest import store as store_module
     from pingantong.gateway.ingest import writelock
@@ -462,22 +463,12 @@ def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monke
     taken_while_writing: list[bool] = []
     real_prepare, real_write = store_module.prepare_batch, store_module.write_prepared
 
-    def lock_is_free() -> bool:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # another open file: flock conflicts
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        finally:
-            os.close(fd)
-        return True
-
     def prepare(frames):
-        free_while_preparing.append(lock_is_free())
+        free_while_preparing.append(lock_is_free(path))
         return real_prepare(frames)
 
     def write(prepared, node):
-        taken_while_writing.append(not lock_is_free())
+        taken_while_writing.append(not lock_is_free(path))
         return real_write(prepared, node)
 
     monkeypatch.setattr(store_module, "prepare_batch", prepare)

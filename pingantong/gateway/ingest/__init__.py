@@ -611,6 +611,15 @@ def _restart_log(patient: bool) -> tuple[bool, float]:
     return bool(row) and row[0] == 0, held
 
 
+_flush_fds: dict[str, int] = {}
+"""A descriptor of each database file flushed, opened once and **never closed** while the process
+lives: closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+shared lock on the database included, after which another process's last connection would take
+its exclusive lock, checkpoint and delete the write-ahead log under this one ("How To Corrupt An
+SQLite Database File", §2.2)."""
+_flush_fds_lock = threading.Lock()
+
+
 def _flush_database_file() -> None:
     """Write the database file's dirty pages to disk (fdatasync) outside the writers' turn.
 
@@ -619,11 +628,12 @@ def _flush_database_file() -> None:
     copies the log's last frame, the RESTART, which then flushed every page copied since the
     previous restart while holding the writers' turn: 25 ms early in a benchmark, 95 ms a minute
     later as the database grew, with every SOS arriving meanwhile waiting for it."""
-    fd = os.open(connection.settings_dict["NAME"], os.O_RDONLY)
-    try:
-        os.fdatasync(fd)  # any descriptor of the file flushes the file's pages
-    finally:
-        os.close(fd)
+    path = str(connection.settings_dict["NAME"])
+    with _flush_fds_lock:
+        fd = _flush_fds.get(path)
+        if fd is None or os.fstat(fd).st_ino != os.stat(path).st_ino:  # new, or a new file there
+            fd = _flush_fds[path] = os.open(path, os.O_RDONLY)  # a replaced file's stays open too
+    os.fdatasync(fd)  # any descriptor of the file flushes the file's pages
 
 
 def _checkpointer_connection() -> Any:

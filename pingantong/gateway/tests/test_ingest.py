@@ -336,7 +336,7 @@ def test_the_checkpointer_keeps_the_write_ahead_log_short(monkeypatch):
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL keeps its own write-ahead log")
     monkeypatch.setattr(ingest_module, "CHECKPOINT_SECONDS", 0.05)
-    monkeypatch.setattr(ingest_module, "WAL_RESTART_PAGES", 200)
+    monkeypatch.setattr(ingest_module, "WAL_RESTART_PAGES", 100)
     stop_reading = threading.Event()
 
     def reader() -> None:  # short reads all along, as the rules process and the web make them
@@ -359,7 +359,7 @@ def test_the_checkpointer_keeps_the_write_ahead_log_short(monkeypatch):
     async def scenario() -> tuple[int, int, int, int]:
         ingestor = Ingestor(node="n1")
         await ingestor.start()
-        batches, deadline = 0, time.monotonic() + 30
+        batches, deadline = 0, time.monotonic() + 60
         try:
             # Frames all along (the log is never idle, as under load) until it was restarted.
             while ingestor.metrics.wal_restarts == 0 and time.monotonic() < deadline:
@@ -445,6 +445,43 @@ def test_before_a_restart_the_database_file_is_flushed_outside_the_writers_turn(
     assert restarted
     assert steps[-1] == "turn" and steps[:-1], steps
     assert set(steps[:-1]) == {"flush outside the turn"}, steps
+
+
+def test_flushing_the_database_file_leaves_sqlites_own_locks_on_it_in_place():
+    """The flush's descriptor of the database file is never closed: closing any descriptor of a
+    file drops every POSIX lock the process holds on it, SQLite's shared lock included, and
+    another process's last connection would then checkpoint and delete the write-ahead log under
+    this one. Another process must still be refused the exclusive lock after a flush."""
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    from pingantong.gateway import ingest as ingest_module
+
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        pytest.skip("SQLite file databases only")
+    path = str(connection.settings_dict["NAME"])
+    DeviceEventRecord.objects.exists()  # this process's connection is open, in WAL mode
+    probe = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "try:\n"
+        "    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 510, 0x40000002, 0)\n"  # SQLite's shared range
+        "except OSError:\n"
+        "    print('refused')\n"
+        "else:\n"
+        "    print('granted')\n"
+    )
+
+    def exclusive_lock_from_another_process() -> str:
+        run = subprocess.run([sys.executable, "-c", probe, path], capture_output=True, text=True, check=True)
+        return run.stdout.strip()
+
+    assert exclusive_lock_from_another_process() == "refused"
+    ingest_module._flush_database_file()
+    ingest_module._flush_database_file()
+    assert exclusive_lock_from_another_process() == "refused"
 
 
 def test_rows_are_built_before_the_writer_takes_its_turn_at_the_write_lock(monkeypatch):

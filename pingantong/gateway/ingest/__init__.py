@@ -591,18 +591,18 @@ def _restart_log(patient: bool) -> tuple[bool, float]:
     to its next pass.
 
     Whatever the RESTART has to do is done while every writer (and every SOS) waits, so first,
-    outside the turn, the checkpointer catches up (decision 0129): PASSIVE checkpoints copy the
-    log into the database file and `_flush_database_file` writes those pages to disk, until a
-    flush finds little left to write. The RESTART then copies and syncs only what was written in
-    the last few milliseconds. Returns whether the log was restarted and how long the writers'
-    turn was held."""
+    outside the turn, the checkpointer catches up (decision 0129): `_flush_database_file` writes
+    the pages its PASSIVE checkpoints copied into the database file to disk, and while a flush
+    took long, another PASSIVE copies what was written meanwhile and it flushes again. The
+    RESTART then copies and syncs only the last few milliseconds' pages. Returns whether the log
+    was restarted and how long the writers' turn was held."""
     raw = _checkpointer_connection()
-    for _ in range(CATCH_UP_PASSES):
-        raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    for _ in range(CATCH_UP_PASSES):  # the caller's PASSIVE has just copied the log
         started = time.perf_counter()
         _flush_database_file()
         if time.perf_counter() - started < CATCH_UP_SETTLED_SECONDS:
             break
+        raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # what came during the flush
     raw.execute(f"PRAGMA busy_timeout={RESTART_BUSY_LONG_MS if patient else RESTART_BUSY_MS}")
     with writer_turn():
         started = time.perf_counter()

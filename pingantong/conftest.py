@@ -123,7 +123,8 @@ def phone_page(browser):
 
 def pytest_sessionfinish(session, exitstatus):
     """Django removes the test database file; remove the gateway writers' lock file beside it too
-    (`gateway/ingest/writelock.py`), or every run leaves one in var/."""
+    (`gateway/ingest/writelock.py`), and any urgent journal a failed test left (`journal.py`), or
+    every run leaves them in var/."""
     import contextlib
     from pathlib import Path
 
@@ -133,3 +134,5 @@ def pytest_sessionfinish(session, exitstatus):
         name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
         if name:
             Path(f"{name}.gateway-lock").unlink(missing_ok=True)
+            for journal in Path(name).parent.glob(f"{Path(name).name}.urgent-*"):  # decision 0130
+                journal.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -32,6 +33,7 @@ from django.db import connection
 from pingantong.gateway.ingest import dbconn
 from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.dbconn import keep_connection
+from pingantong.gateway.ingest.journal import UrgentJournal, already_stored, journal_path
 from pingantong.gateway.ingest.store import retry_locked, store_batch, store_in_turn
 from pingantong.gateway.ingest.types import FrameIn, Stored
 from pingantong.gateway.ingest.writelock import writer_turn
@@ -96,6 +98,12 @@ class IngestMetrics:
     """SQLite: times the checkpointer restarted the log from its beginning (decision 0126)."""
     wal_restart_seconds_max: float = 0.0
     """SQLite: the longest a restart held the gateway writers' turn."""
+    journaled: int = 0
+    """SQLite: urgent submissions acknowledged from the urgent journal (decision 0130)."""
+    journal_failures: int = 0
+    """… that the journal could not take (acknowledged after the database's commit instead)."""
+    journal_replayed: int = 0
+    """… entries stored again from the journal (left by a failed store or a stopped process)."""
 
 
 def shares_writer_thread() -> bool:
@@ -103,6 +111,20 @@ def shares_writer_thread() -> bool:
     instead of waiting (shared-cache locking ignores busy_timeout): there, every gateway database
     call runs on the writer thread. A file database in WAL mode waits on busy_timeout instead."""
     return connection.vendor == "sqlite" and bool(connection.is_in_memory_db())  # type: ignore[attr-defined]
+
+
+def urgent_journal_wanted(requested: bool | None = None) -> bool:
+    """Whether urgent submissions are acknowledged from the urgent journal (decision 0130): on a
+    SQLite database file, unless the setting or environment `PINGANTONG_GATEWAY_URGENT_JOURNAL`
+    is "0" (PostgreSQL takes many writers: an SOS's insert does not wait for a write lock there)."""
+    from django.conf import settings
+
+    if connection.vendor != "sqlite" or shares_writer_thread():
+        return False
+    if requested is not None:
+        return requested
+    configured = getattr(settings, "PINGANTONG_GATEWAY_URGENT_JOURNAL", "")
+    return str(os.environ.get("PINGANTONG_GATEWAY_URGENT_JOURNAL") or configured or "1") != "0"
 
 
 def rules_mode() -> str:
@@ -149,6 +171,9 @@ settled in one callback held the loop for 20-40 ms, while an SOS committed besid
 pipe waited to be settled and no socket was read (docs/gateway.md, "Where an SOS's milliseconds
 go")."""
 
+JOURNAL_RETRY_SECONDS = 2.0
+"""After a journaled submission failed to reach the database, the pause before it is stored again."""
+
 INGESTORS: dict[str, Ingestor] = {}
 """The running ingestors of this process by node (for the metrics endpoint)."""
 
@@ -168,6 +193,7 @@ class Ingestor:
         separate_rules_thread: bool | None = None,
         rules: str | None = None,
         writer: str | None = None,
+        journal: bool | None = None,
     ) -> None:
         self.node = node
         self.max_batch = max_batch
@@ -214,6 +240,15 @@ class Ingestor:
         # Only with the ordinary store: a custom `store` (tests) runs in the writer thread.
         self.writer_mode = writer_mode(self.rules_mode, writer) if store is store_batch else "thread"
         self.writer_process: WriterProcess | None = None
+        # SQLite: urgent submissions are acknowledged from a journal of their own (decision 0130).
+        self.journal: UrgentJournal | None = None
+        if store is store_batch and urgent_journal_wanted(journal):
+            self.journal = UrgentJournal(journal_path(str(connection.settings_dict["NAME"]), node))
+        self._journal_pool: ThreadPoolExecutor | None = None
+        self._journal_in_flight: set[int] = set()
+        """Entries whose submission is on its way to the database (never replayed meanwhile)."""
+        self._journal_retry = asyncio.Event()
+        self._journal_task: asyncio.Task | None = None
 
     def stats(self) -> dict[str, Any]:
         """The ingest counters (metrics endpoint, benchmark); in process mode the rules process's
@@ -247,6 +282,9 @@ class Ingestor:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ingest")
             INGESTORS[self.node] = self
+        if self.journal is not None and self._journal_task is None:
+            self._journal_pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-journal")
+            self._journal_task = asyncio.create_task(self._replay_journal(), name="urgent-journal")
         if self._checkpointer is None and connection.vendor == "sqlite" and not shares_writer_thread():
             dbconn.checkpointer_started()  # before the writer's first connection is opened
             self._checkpointer = asyncio.create_task(self._checkpoint_wal(), name="wal-checkpoint")
@@ -295,6 +333,11 @@ class Ingestor:
     async def stop(self) -> None:
         self._closing = True
         INGESTORS.pop(self.node, None)
+        loop = asyncio.get_running_loop()
+        if self._journal_pool is not None:
+            # Appends already taken go on to the database (their callbacks run on this loop).
+            await loop.run_in_executor(self._journal_pool, lambda: None)
+            await asyncio.sleep(0)
         self._wake.set()
         self._urgent_wake.set()
         if self._task is not None:
@@ -303,7 +346,16 @@ class Ingestor:
         if self._urgent_task is not None:
             await self._urgent_task
             self._urgent_task = None
-        loop = asyncio.get_running_loop()
+        if self._journal_task is not None:
+            self._journal_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._journal_task
+            self._journal_task = None
+        if self._journal_pool is not None and self.journal is not None:
+            journal, pool, self._journal_pool = self.journal, self._journal_pool, None
+            await loop.run_in_executor(pool, _close_connection)
+            await loop.run_in_executor(pool, journal.close)
+            pool.shutdown(wait=True)
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -353,11 +405,20 @@ class Ingestor:
         return future
 
     def submit_callback(
-        self, frames: Sequence[FrameIn], done: Callable[[list[Stored] | Exception], None]
+        self,
+        frames: Sequence[FrameIn],
+        done: Callable[[list[Stored] | Exception], None],
+        journaled: Callable[[], None] | None = None,
     ) -> None:
         """The listeners' path: `done(stored)` — or `done(StorageError)` when the frames were not
         committed — is called on the event loop right after the commit, without a future and a
-        scheduled callback per submission (10,000 of each a second)."""
+        scheduled callback per submission (10,000 of each a second).
+
+        `journaled()`, if given, is called for an urgent submission as soon as it is durable in
+        the urgent journal (SQLite, decision 0130), before the database has it: the caller may
+        acknowledge the device then. `done` still follows the database's commit; if that fails,
+        the entry stays in the journal and is stored again, so `done(StorageError)` after
+        `journaled()` loses nothing."""
         if self._closing:
             done(StorageError("ingest is shutting down"))
             return
@@ -367,11 +428,115 @@ class Ingestor:
         # A call for help jumps the queue and goes in a small batch of its own (S01: SOS latency
         # must not grow with the load); everything else is group committed in arrival order.
         if any(e.alarms and is_urgent(e) for f in frames for e in f.events):
-            self._urgent.append((frames, done))
-            (self._wake if self._urgent_task is None else self._urgent_wake).set()
+            if journaled is not None and self._journal_pool is not None:
+                future = asyncio.get_running_loop().run_in_executor(self._journal_pool, self._append, frames)
+                future.add_done_callback(functools.partial(self._appended, frames, done, journaled))
+                return
+            self._queue_urgent(frames, done)
             return
         self._pending.append((frames, done))
         self._wake.set()
+
+    def _queue_urgent(self, frames: Sequence[FrameIn], done: Callable[..., None]) -> None:
+        consumer = self._task if self._urgent_task is None else self._urgent_task
+        if self._closing and (consumer is None or consumer.done()):
+            done(StorageError("ingest is shutting down"))
+            return
+        self._urgent.append((frames, done))
+        (self._wake if self._urgent_task is None else self._urgent_wake).set()
+
+    # --- the urgent journal (SQLite, decision 0130) -----------------------------------------
+
+    def _append(self, frames: Sequence[FrameIn]) -> int:
+        """The journal thread: commit the submission; in flight from this moment (the replay,
+        on this same thread, never takes it)."""
+        assert self.journal is not None
+        entry = self.journal.append(frames)
+        self._journal_in_flight.add(entry)
+        return entry
+
+    def _appended(
+        self,
+        frames: Sequence[FrameIn],
+        done: Callable[..., None],
+        journaled: Callable[[], None],
+        future: asyncio.Future,
+    ) -> None:
+        """On the loop: acknowledge from the journal, then store in the database as ever."""
+        exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
+        if exc is not None:
+            self.metrics.journal_failures += 1
+            log.error("urgent journal append failed (%r); acknowledged after the database's commit", exc)
+            self._queue_urgent(frames, done)
+            return
+        entry = future.result()
+        self.metrics.journaled += 1
+        try:
+            journaled()
+        except Exception:
+            log.exception("a listener's callback failed after its frames were journaled")
+        self._queue_urgent(frames, functools.partial(self._journaled_stored, entry, done))
+
+    def _journaled_stored(self, entry: int, done: Callable[..., None] | None, outcome: Any) -> None:
+        """On the loop: the database's outcome for a journaled submission (or a replayed entry)."""
+        self._journal_in_flight.discard(entry)
+        if isinstance(outcome, Exception):
+            log.error(
+                "urgent journal entry %d not stored (%r); stored again in %.0f s",
+                entry,
+                outcome,
+                JOURNAL_RETRY_SECONDS,
+            )
+            self._journal_retry.set()
+        elif self._journal_pool is not None and self.journal is not None:
+            self._journal_pool.submit(self._remove_entry, entry)
+        if done is not None:
+            done(outcome)
+
+    def _remove_entry(self, entry: int) -> None:
+        assert self.journal is not None
+        try:
+            self.journal.remove([entry])
+        except Exception:
+            # Left in the journal: the next replay finds its frames stored and removes it then.
+            log.exception("urgent journal entry %d stored but not removed", entry)
+
+    async def _replay_journal(self) -> None:
+        """Store what the journal holds and the database does not: at start (entries a stopped or
+        killed process left), and `JOURNAL_RETRY_SECONDS` after a journaled submission failed."""
+        loop = asyncio.get_running_loop()
+        while not self._closing:
+            try:
+                entries = await loop.run_in_executor(self._journal_pool, self._entries_to_store)
+            except Exception:
+                log.exception(
+                    "reading the urgent journal failed; trying again in %.0f s", JOURNAL_RETRY_SECONDS
+                )
+                entries = []
+                self._journal_retry.set()
+            for entry, frames in entries:
+                self.metrics.journal_replayed += 1
+                log.warning("urgent journal entry %d: storing it again (%d frames)", entry, len(frames))
+                self._queue_urgent(frames, functools.partial(self._journaled_stored, entry, None))
+            await self._journal_retry.wait()
+            self._journal_retry.clear()
+            await asyncio.sleep(JOURNAL_RETRY_SECONDS)
+
+    def _entries_to_store(self) -> list[tuple[int, list[FrameIn]]]:
+        """The journal thread: entries not in flight whose frames the database does not hold
+        (an entry it holds is removed: the process stopped between the commit and the removal)."""
+        assert self.journal is not None
+        keep_connection()
+        out = []
+        for entry, frames in self.journal.entries():
+            if frames is None or entry in self._journal_in_flight:
+                continue
+            if already_stored(frames):
+                self.journal.remove([entry])
+                continue
+            self._journal_in_flight.add(entry)
+            out.append((entry, frames))
+        return out
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -567,6 +732,9 @@ class Ingestor:
     async def drain_rules(self) -> None:
         """Wait until every handed-over batch has been through the rules (tests, shutdown)."""
         loop = asyncio.get_running_loop()
+        if self._journal_pool is not None:
+            await loop.run_in_executor(self._journal_pool, lambda: None)
+            await asyncio.sleep(0)  # journaled submissions queued for the database
         await loop.run_in_executor(self._writer, lambda: None)
         if self._urgent_batches:
             await asyncio.gather(*self._urgent_batches, return_exceptions=True)

@@ -75,10 +75,11 @@ class PartlyStored(WriterProcessError):
 # --- what crosses the pipe ---------------------------------------------------------------------
 
 
-_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(DeviceEvent))
-_POSITION = _EVENT_FIELDS.index("position")
-_event_values = operator.attrgetter(*_EVENT_FIELDS)
-_position_values = operator.attrgetter(*(f.name for f in dataclasses.fields(Position)))
+EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(DeviceEvent))
+POSITION_FIELDS = tuple(f.name for f in dataclasses.fields(Position))
+_POSITION = EVENT_FIELDS.index("position")
+_event_values = operator.attrgetter(*EVENT_FIELDS)
+_position_values = operator.attrgetter(*POSITION_FIELDS)
 
 
 def _event_tuple(e: DeviceEvent) -> tuple:
@@ -119,6 +120,29 @@ def decode_batch(data: bytes) -> tuple[list[FrameIn], list[int]]:
 
 def decode_frames(data: bytes) -> list[FrameIn]:
     return decode_batch(data)[0]
+
+
+def decode_frames_named(
+    data: bytes, event_fields: tuple[str, ...], position_fields: tuple[str, ...]
+) -> list[FrameIn]:
+    """`encode_frames` undone for frames encoded with other fields (the urgent journal's entries
+    written by another version): fields matched by name, ones no longer known dropped, new ones
+    left at their defaults (TypeError if a field without a default is missing)."""
+    known_event, known_position = set(EVENT_FIELDS), set(POSITION_FIELDS)
+    at = event_fields.index("position") if "position" in event_fields else -1
+
+    def event(values: tuple) -> DeviceEvent:
+        fields = dict(zip(event_fields, values, strict=True))
+        if at >= 0 and values[at] is not None:
+            p = dict(zip(position_fields, values[at], strict=True))
+            fields["position"] = Position(**{k: v for k, v in p.items() if k in known_position})
+        return DeviceEvent(**{k: v for k, v in fields.items() if k in known_event})
+
+    _sizes, rows = pickle.loads(data)  # noqa: S301 - our own bytes
+    return [
+        FrameIn(protocol, raw, [event(e) for e in events], peer, identity, error, received_at)
+        for protocol, raw, peer, identity, error, received_at, events in rows
+    ]
 
 
 def chunks(frames: Sequence[FrameIn], sizes: Sequence[int], limit: int) -> list[Sequence[FrameIn]]:

@@ -66,6 +66,7 @@ class Session(asyncio.Protocol):
         "_probe_frames",
         "_queue",
         "_reading_paused",
+        "_replied",
         "codec",
         "device",
         "identity",
@@ -93,6 +94,7 @@ class Session(asyncio.Protocol):
         self._in_flight = False
         self._in_flight_batch: list[tuple[FrameIn, DecodedFrame]] = []
         self._reading_paused = False
+        self._replied = False
         self._closed = False
         self._drain_waiter: asyncio.Future | None = None
 
@@ -247,42 +249,60 @@ class Session(asyncio.Protocol):
         batch, self._queue = self._queue, []
         self._in_flight = True
         self._in_flight_batch = batch
-        self.listener.ingestor.submit_callback([frame_in for frame_in, _ in batch], self._stored)
+        self.listener.ingestor.submit_callback(
+            [frame_in for frame_in, _ in batch], self._stored, self._journaled
+        )
+
+    def _journaled(self) -> None:
+        """Called by the ingestor when an urgent submission is durable in the urgent journal
+        (decision 0130): the device is answered now. The connection's next frames still wait for
+        `_stored` (the database's commit), so a device's events reach the database in order."""
+        self._replied = True
+        self._reply(self._in_flight_batch)
 
     def _stored(self, outcome: list[Any] | Exception) -> None:
         """Called by the ingestor on the event loop once the submission is committed (or not)."""
         batch, self._in_flight_batch = self._in_flight_batch, []
+        replied, self._replied = self._replied, False
         self._in_flight = False
         listener = self.listener
         metrics = listener.metrics
         exc = outcome if isinstance(outcome, BaseException) else None
         if exc is not None:
             # Nothing of this submission (nor what queued behind it) is acknowledged: close, the
-            # terminal resends (ARCHITECTURE.md §2).
-            metrics.unacked_storage_failure += len(batch) + len(self._queue)
+            # terminal resends (ARCHITECTURE.md §2). A submission answered from the urgent
+            # journal stays there and is stored again by the ingestor.
+            metrics.unacked_storage_failure += (0 if replied else len(batch)) + len(self._queue)
             self._queue.clear()
             if exc is not None and not isinstance(exc, StorageError):
                 log.error("ingest failed for %s: %r", self.peer, exc)
             self.close()
             return
         metrics.stored += len(batch)
-        replies = [f.reply for _, f in batch if f.reply]
         if listener._frame_hooks:
             for _, f in batch:
                 listener.on_frame(self, f)
-        if replies and not self._closed and self.transport is not None:
-            metrics.acked += len(replies)
-            self.transport.write(replies[0] if len(replies) == 1 else b"".join(replies))
-            if self.transport.get_write_buffer_size() > listener.limits.max_buffered:
-                log.info("closing %s: it does not read its replies", self.peer)
-                self.close()
-                return
+        if not replied and not self._reply(batch):
+            return
         if self._queue and not self._closed:
             self._submit()
         if self._reading_paused and len(self._queue) <= MAX_QUEUED_FRAMES // 2 and not self._closed:
             self._reading_paused = False
             if self.transport is not None:
                 self.transport.resume_reading()
+
+    def _reply(self, batch: list[tuple[FrameIn, DecodedFrame]]) -> bool:
+        """Write the replies the frames of `batch` expect; False if the connection was closed
+        because the device does not read them."""
+        replies = [f.reply for _, f in batch if f.reply]
+        if replies and not self._closed and self.transport is not None:
+            self.listener.metrics.acked += len(replies)
+            self.transport.write(replies[0] if len(replies) == 1 else b"".join(replies))
+            if self.transport.get_write_buffer_size() > self.listener.limits.max_buffered:
+                log.info("closing %s: it does not read its replies", self.peer)
+                self.close()
+                return False
+        return True
 
     # --- for the listener and the downlink dispatcher ---------------------------------------
 

@@ -119,3 +119,33 @@ def ensure_reference_data() -> None:
     Region.objects.get_or_create(code=code, defaults={"name": "三元区", "level": 3})
     seed = importlib.import_module("pingantong.devices.migrations.0002_seed_device_types")
     seed.seed(apps, None)
+
+
+def wait_for(condition: Any, timeout: float = 30.0) -> None:
+    """Poll `condition()` until it is true (AssertionError after `timeout` s)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def journal_events(ingestor: Any) -> list[Any]:
+    """The events held by the ingestor's urgent journal (decision 0130), read on a connection of
+    the caller's own."""
+    from pingantong.gateway.ingest.journal import UrgentJournal
+
+    if ingestor.journal is None or not ingestor.journal.path.exists():
+        return []
+    journal = UrgentJournal(ingestor.journal.path)
+    try:
+        return [e for _, frames in journal.entries() for f in frames or () for e in f.events]
+    finally:
+        journal.close()
+
+
+def durable_before_ack(ingestor: Any, stored: Any, match: Any) -> bool:
+    """An urgent frame just acknowledged is in the urgent journal (an event for which `match(event)`
+    is true) or already in the database (the queryset `stored` finds it)."""
+    return any(match(e) for e in journal_events(ingestor)) or stored.exists()

@@ -11,7 +11,13 @@ from pingantong.devices.actions import register_device
 from pingantong.devices.models import DeviceEventRecord, DeviceState, PositionRecord, RawFrame
 from pingantong.gateway.protocols.jt808.encoder import build_message
 from pingantong.gateway.protocols.jt808.framing import unescape
-from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
+from pingantong.gateway.tests.gwtools import (
+    Terminal,
+    durable_before_ack,
+    ensure_reference_data,
+    running_gateway,
+    wait_for,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,7 +78,12 @@ def test_jt808_terminal_registers_reports_and_sos_is_stored_before_ack():
         term.send(msg(0x0200, 4, location_body(alarm=0x1, when="260828101500")))
         msg_id, _s, body = reply_fields(term.read_frame_7e())
         assert struct.unpack(">HHB", body) == (4, 0x0200, 0)
-        sos = DeviceEventRecord.objects.get(device=device, serial=4)
+        # An SOS is acknowledged once durable: on SQLite in the urgent journal, in the database
+        # moments later (decision 0130); on PostgreSQL in the database itself.
+        stored = DeviceEventRecord.objects.filter(device=device, serial=4)
+        assert durable_before_ack(gateway.ingestor, stored, lambda e: e.serial == 4)
+        wait_for(stored.exists)
+        sos = stored.get()
         assert sos.alarms == ["sos"]
 
         # A blind-area batch holding an SOS: stored as archived, still an SOS, before the ACK.
@@ -81,7 +92,10 @@ def test_jt808_terminal_registers_reports_and_sos_is_stored_before_ack():
         term.send(msg(0x0704, 5, batch))
         msg_id, _s, body = reply_fields(term.read_frame_7e())
         assert struct.unpack(">HHB", body) == (5, 0x0704, 0)
-        archived = DeviceEventRecord.objects.get(device=device, message="0x0704")
+        stored = DeviceEventRecord.objects.filter(device=device, message="0x0704")
+        assert durable_before_ack(gateway.ingestor, stored, lambda e: e.message == "0x0704")
+        wait_for(stored.exists)
+        archived = stored.get()
         assert archived.archived and archived.alarms == ["sos"]
         term.close()
         lt.run(gateway.ingestor.drain_rules())

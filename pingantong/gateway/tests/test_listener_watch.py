@@ -13,7 +13,13 @@ from pingantong.devices.models import (
     RawFrame,
     UnknownDeviceInbox,
 )
-from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
+from pingantong.gateway.tests.gwtools import (
+    Terminal,
+    durable_before_ack,
+    ensure_reference_data,
+    running_gateway,
+    wait_for,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,7 +46,12 @@ def test_watch_login_positions_and_sos_are_stored_before_each_ack():
         watch.send(UD)  # UD needs no reply; the position is stored all the same
         watch.send(AL_SOS)
         assert watch.read_until(b"]") == b"[3G*4700186508*0002*AL]"
-        sos = DeviceEventRecord.objects.get(device=device, message="AL")
+        # An SOS is acknowledged once durable: on SQLite in the urgent journal, in the database
+        # moments later (decision 0130); on PostgreSQL in the database itself.
+        stored = DeviceEventRecord.objects.filter(device=device, message="AL")
+        assert durable_before_ack(gateway.ingestor, stored, lambda e: e.message == "AL")
+        wait_for(stored.exists)
+        sos = stored.get()
         assert sos.alarms[0] == "sos" and "low_battery" in sos.alarms
         assert PositionRecord.objects.filter(device=device).count() == 2
         assert RawFrame.objects.filter(device=device).count() == 3

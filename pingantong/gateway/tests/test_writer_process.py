@@ -24,9 +24,11 @@ from pingantong.gateway.ingest.writerproc import CHUNK_FRAMES, chunks, decode_fr
 from pingantong.gateway.tests.gwtools import (
     LoopThread,
     Terminal,
+    durable_before_ack,
     ensure_reference_data,
     jt808_position,
     running_gateway,
+    wait_for,
 )
 
 
@@ -108,8 +110,15 @@ def test_gateway_with_a_writer_process_acks_only_what_the_child_committed():
         for serial in range(1, 4):
             term.send(_position(serial, sos=serial == 3))
             term.read_frame_7e()
-            # Committed by the child before the parent acknowledged it.
-            assert DeviceEventRecord.objects.filter(device=device, serial=serial).exists()
+            if serial < 3:
+                # Committed by the child before the parent acknowledged it.
+                assert DeviceEventRecord.objects.filter(device=device, serial=serial).exists()
+            else:
+                # The SOS: durable in the urgent journal (or already in the database) before the
+                # ACK (decision 0130), and in the database soon after.
+                stored = DeviceEventRecord.objects.filter(device=device, serial=serial)
+                assert durable_before_ack(gateway.ingestor, stored, lambda e: e.serial == 3)
+        wait_for(lambda: DeviceEventRecord.objects.filter(device=device, serial=3).exists())
         assert PositionRecord.objects.filter(device=device).count() == 3
 
         # The child dies while it waits to commit a batch: nothing of it is acknowledged (the

@@ -189,6 +189,8 @@ class Command(BaseCommand):
         if kind == "sqlite":
             for suffix in ("", "-wal", "-shm", ".gateway-lock"):
                 Path(f"{name}{suffix}").unlink(missing_ok=True)
+            for journal in Path(name).parent.glob(f"{Path(name).name}.urgent-*"):  # decision 0130
+                journal.unlink(missing_ok=True)
         else:
             import psycopg
 

@@ -1,0 +1,138 @@
+"""SQLite: a call for help made durable in a file of its own, then acknowledged (decision 0130).
+
+SQLite takes one writer at a time. At 10,000 messages a second an SOS frame's insert waited at
+the database's write lock for the run of frames in flight, the rules process's turn (12-26 ms)
+and now and then the checkpointer's log restart; that wait was most of an SOS's frame→ACK time
+above 50 ms (issue 4, S01). So a TCP listener's urgent submission (SOS, fall, smoke, gas:
+`pipeline.is_urgent`) is first appended to this journal, an SQLite file beside the database with a
+write lock of its own that nothing else takes, in WAL mode with the database's own
+`synchronous=NORMAL`, so it is exactly as durable as a committed row of the database. The device
+is acknowledged the moment the journal has committed it; the submission then goes on to the
+database on the ordinary urgent path, and its journal entry is removed once the database has it.
+
+An entry outlives its submission only when the database did not take it: the gateway process
+died first, or the store failed. The ingestor then stores it again (`Ingestor._replay_journal`):
+at start, and a few seconds after a failure. An entry whose frames the database already holds
+(the process died between the database's commit and the entry's removal) is removed without
+storing it twice: a frame is recognised by its protocol, its bytes and its reception time to the
+microsecond.
+
+One thread (the ingestor's `ingest-journal`) owns the journal's connection. An entry holds the
+submission as the writer process's pipe carries it (`writerproc.encode_frames`) together with the
+names of the event's fields, so that an entry left by an older version of the gateway is still
+read after an upgrade.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import re
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pingantong.gateway.ingest import writerproc
+from pingantong.gateway.ingest.types import FrameIn
+
+log = logging.getLogger("pingantong.gateway.ingest")
+
+FORMAT = 1
+
+
+def journal_path(database: str, node: str) -> Path:
+    """`<database>.urgent-<node>`: one journal per gateway node, beside the database file."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", node) or "node"
+    return Path(f"{database}.urgent-{safe}")
+
+
+class UrgentJournal:
+    """Append, remove and list urgent submissions; every call from one thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # as the database's own (settings.base)
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS entry ("
+                " id INTEGER PRIMARY KEY AUTOINCREMENT, written_at REAL NOT NULL,"
+                " format INTEGER NOT NULL, payload BLOB NOT NULL)"
+            )
+            self._db = db
+        return self._db
+
+    def append(self, frames: Sequence[FrameIn]) -> int:
+        """Commit one submission; its entry id."""
+        payload = pickle.dumps(
+            (writerproc.EVENT_FIELDS, writerproc.POSITION_FIELDS, writerproc.encode_frames(frames)),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        cursor = self._conn().execute(
+            "INSERT INTO entry (written_at, format, payload) VALUES (?, ?, ?)", (time.time(), FORMAT, payload)
+        )
+        return int(cursor.lastrowid or 0)
+
+    def remove(self, entry_ids: Sequence[int]) -> None:
+        if entry_ids:
+            marks = ",".join("?" * len(entry_ids))
+            self._conn().execute(f"DELETE FROM entry WHERE id IN ({marks})", tuple(entry_ids))  # noqa: S608
+
+    def entries(self) -> list[tuple[int, list[FrameIn] | None]]:
+        """Every entry, oldest first, with its frames (None: an entry this version cannot read,
+        kept and logged, never dropped)."""
+        out: list[tuple[int, list[FrameIn] | None]] = []
+        for entry_id, fmt, payload in self._conn().execute(
+            "SELECT id, format, payload FROM entry ORDER BY id"
+        ):
+            try:
+                if fmt != FORMAT:
+                    raise ValueError(f"entry format {fmt}, this version reads {FORMAT}")
+                out.append((entry_id, _frames(payload)))
+            except Exception as exc:
+                log.error(
+                    "urgent journal %s: entry %s cannot be read (%r); left in place", self.path, entry_id, exc
+                )
+                out.append((entry_id, None))
+        return out
+
+    def close(self) -> None:
+        """Close the connection; a journal left empty is removed with its WAL files (one holding
+        entries stays for the next start to store them)."""
+        if self._db is None:
+            return
+        db, self._db = self._db, None
+        try:
+            empty = db.execute("SELECT NOT EXISTS (SELECT 1 FROM entry)").fetchone()[0]
+        finally:
+            db.close()
+        if empty:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+def _frames(payload: bytes) -> list[FrameIn]:
+    event_fields, position_fields, data = pickle.loads(payload)  # noqa: S301 - our own file
+    if (
+        tuple(event_fields) == writerproc.EVENT_FIELDS
+        and tuple(position_fields) == writerproc.POSITION_FIELDS
+    ):
+        return writerproc.decode_frames(data)
+    return writerproc.decode_frames_named(data, tuple(event_fields), tuple(position_fields))
+
+
+def already_stored(frames: Sequence[FrameIn]) -> bool:
+    """Whether the database holds every frame of a submission (this thread's Django connection)."""
+    from pingantong.devices.models import RawFrame
+
+    for f in frames:
+        found = RawFrame.objects.filter(received_at=f.received_at, protocol=f.protocol, data=f.raw)
+        if not found.exists():
+            return False
+    return True

@@ -1,0 +1,238 @@
+"""The urgent journal (decision 0130; issue 4, S01, D1): on SQLite an SOS is acknowledged once it
+is durable in a journal file of its own, without waiting for the database's write lock, and
+reaches the database right after; whatever the journal holds and the database does not is stored
+again, once."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import pickle
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+
+from pingantong.devices.actions import register_device
+from pingantong.devices.models import DeviceEventRecord, RawFrame
+from pingantong.gateway.events import DeviceEvent, Position
+from pingantong.gateway.ingest import FrameIn, Ingestor, store_batch, urgent_journal_wanted
+from pingantong.gateway.ingest.journal import UrgentJournal
+from pingantong.gateway.ingest.writerproc import EVENT_FIELDS, POSITION_FIELDS, encode_frames
+from pingantong.gateway.tests.gwtools import (
+    Terminal,
+    ensure_reference_data,
+    journal_events,
+    jt808_position,
+    running_gateway,
+    wait_for,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IDENTITY = "13912340073"
+PHONE = bytes.fromhex("013912340073")
+
+sqlite_file_only = pytest.mark.skipif(
+    "connection.vendor != 'sqlite'", reason="the urgent journal is SQLite's (PostgreSQL takes many writers)"
+)
+
+
+@contextlib.contextmanager
+def _database_locked() -> Iterator[None]:
+    """Another writer holds SQLite's write lock (a web request, the worker: anything)."""
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, timeout=5)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def _sos_event(serial: int, identity: str = IDENTITY) -> DeviceEvent:
+    return DeviceEvent(
+        protocol="jt808",
+        device_id=identity,
+        message="0x0200",
+        kind="alarm",
+        alarms=["sos"],
+        position=Position(26.26, 117.63, True, 0.0, 0.0, 10.0, 7),
+        serial=serial,
+    )
+
+
+def _sos_frame(serial: int) -> FrameIn:
+    received = datetime.now(UTC) - timedelta(seconds=60 - serial)
+    return FrameIn(
+        "jt808",
+        jt808_position(PHONE, serial, sos=True),
+        [_sos_event(serial)],
+        "10.0.0.5:1",
+        None,
+        None,
+        received,
+    )
+
+
+@sqlite_file_only
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_an_sos_is_acknowledged_from_the_journal_while_another_writer_holds_the_database(mode):
+    ensure_reference_data()
+    device = register_device(protocol="jt808", identity=IDENTITY, device_type="jt808_tracker")
+    ingestor = Ingestor(node=f"journal-{mode}", rules=mode, writer=mode)
+    with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (_gateway, ports, lt):
+        assert ingestor.journal is not None
+        term = Terminal(ports["jt808"])
+        term.send(jt808_position(PHONE, 1))
+        term.read_frame_7e()
+        with _database_locked():
+            started = time.monotonic()
+            term.send(jt808_position(PHONE, 2, sos=True))
+            term.read_frame_7e()  # answered while the database is still locked
+            acked_after = time.monotonic() - started
+            assert [e.serial for e in journal_events(ingestor)] == [2]
+            assert not DeviceEventRecord.objects.filter(device=device, serial=2).exists()
+            # The connection's next frame waits for the SOS to reach the database: no reply yet.
+            term.send(jt808_position(PHONE, 3))
+            assert term.expect_silence(1.0) == b""
+        term.read_frame_7e()  # the position's reply, once the database took both
+        sos = DeviceEventRecord.objects.get(device=device, serial=2)
+        after = DeviceEventRecord.objects.get(device=device, serial=3)
+        assert sos.alarms == ["sos"] and sos.pk < after.pk, "a device's events reach the database in order"
+        wait_for(lambda: not journal_events(ingestor))  # removed once the database has it
+        lt.run(ingestor.drain_rules(), timeout=120)
+        assert ingestor.stats()["journaled"] == 1
+        from pingantong.alarms.models import Alarm
+
+        assert Alarm.objects.filter(device=device).count() == 1
+    assert acked_after < 5.0
+    assert not ingestor.journal.path.exists(), "an empty journal is removed at stop"
+
+
+@sqlite_file_only
+def test_entries_a_stopped_gateway_left_are_stored_once_at_start():
+    ensure_reference_data()
+    device = register_device(protocol="jt808", identity=IDENTITY, device_type="jt808_tracker")
+    node = "journal-left"
+    probe = Ingestor(node=node)
+    assert probe.journal is not None
+    # What a gateway killed at the wrong moment leaves: one SOS the database never got, and one
+    # it got before the entry could be removed.
+    lost, got = _sos_frame(7), _sos_frame(8)
+    store_batch([got], node)
+    left = UrgentJournal(probe.journal.path)
+    left.append([lost])
+    left.append([got])
+    left.close()
+    ingestor = Ingestor(node=node)
+    with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (_gateway, _ports, lt):
+        wait_for(lambda: DeviceEventRecord.objects.filter(device=device, serial=7).exists())
+        wait_for(lambda: not journal_events(ingestor))
+        lt.run(ingestor.drain_rules(), timeout=60)
+        assert ingestor.stats()["journal_replayed"] == 1
+    assert DeviceEventRecord.objects.filter(device=device, serial=7).count() == 1
+    assert DeviceEventRecord.objects.filter(device=device, serial=8).count() == 1, "never stored twice"
+    assert RawFrame.objects.filter(device=device).count() == 2
+    replayed = DeviceEventRecord.objects.get(device=device, serial=7)
+    assert replayed.processed_at is not None, "the rules stage ran the replayed SOS"
+
+
+@sqlite_file_only
+def test_an_sos_the_database_did_not_take_stays_in_the_journal_and_is_stored_again():
+    ensure_reference_data()
+    device = register_device(protocol="jt808", identity=IDENTITY, device_type="jt808_tracker")
+    ingestor = Ingestor(node="journal-retry", rules="process", writer="process")
+    with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (gateway, ports, _lt):
+        writer = ingestor.writer_process
+        assert writer is not None
+        term = Terminal(ports["jt808"])
+        term.send(jt808_position(PHONE, 3))  # identified (the registry look-up) before the lock
+        term.read_frame_7e()
+        with _database_locked():
+            term.send(jt808_position(PHONE, 4, sos=True))
+            term.read_frame_7e()  # durable in the journal: acknowledged
+            writer.kill()  # the store dies with the SOS: the database never gets it from there
+            assert term.expect_silence(10.0) == b"<closed>"
+            assert [e.serial for e in journal_events(ingestor)] == [4]
+        wait_for(lambda: DeviceEventRecord.objects.filter(device=device, serial=4).exists())
+        wait_for(lambda: not journal_events(ingestor))
+        stats = ingestor.stats()
+        assert stats["journal_replayed"] == 1 and stats["writer_process_restarts"] == 1
+        assert gateway.listeners["jt808"].metrics.unacked_storage_failure == 0, "it was acknowledged"
+    assert DeviceEventRecord.objects.filter(device=device, serial=4).count() == 1
+
+
+@sqlite_file_only
+def test_without_a_journal_an_sos_is_acknowledged_after_the_databases_commit(tmp_path):
+    ensure_reference_data()
+    device = register_device(protocol="jt808", identity=IDENTITY, device_type="jt808_tracker")
+    ingestor = Ingestor(node="journal-broken")
+    assert ingestor.journal is not None
+    (tmp_path / "file").write_text("")
+    ingestor.journal.path = tmp_path / "file" / "journal"  # cannot be created: appends fail
+    with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (_gateway, ports, _lt):
+        term = Terminal(ports["jt808"])
+        term.send(jt808_position(PHONE, 4))
+        term.read_frame_7e()
+        with _database_locked():
+            term.send(jt808_position(PHONE, 5, sos=True))
+            assert term.expect_silence(1.5) == b"", "no ACK before the SOS is stored somewhere"
+        term.read_frame_7e()
+        assert DeviceEventRecord.objects.filter(device=device, serial=5).exists()
+        assert ingestor.stats()["journal_failures"] == 1
+
+
+@pytest.mark.django_db
+def test_the_journal_is_sqlites_and_can_be_turned_off(monkeypatch):
+    if connection.vendor != "sqlite":
+        assert not urgent_journal_wanted() and not urgent_journal_wanted(True)
+        assert Ingestor(node="pg").journal is None
+        return
+    assert urgent_journal_wanted()
+    monkeypatch.setenv("PINGANTONG_GATEWAY_URGENT_JOURNAL", "0")
+    assert not urgent_journal_wanted()
+    assert Ingestor(node="off").journal is None
+    assert urgent_journal_wanted(True)
+
+
+def test_an_entry_written_by_another_version_is_read_by_field_name_or_kept(tmp_path):
+    frame = _sos_frame(9)
+    journal = UrgentJournal(tmp_path / "journal")
+    entry = journal.append([frame])
+    assert journal.entries() == [(entry, [frame])]
+    # An older gateway whose events had one field more and whose positions had the same fields:
+    # the unknown field is dropped, the rest read by name.
+    event = frame.events[0]
+    fields = (*EVENT_FIELDS, "retired_field")
+    values = tuple(
+        dataclasses.astuple(event.position) if name == "position" else getattr(event, name)
+        for name in EVENT_FIELDS
+    )
+    row = (
+        frame.protocol,
+        frame.raw,
+        frame.peer,
+        frame.identity,
+        frame.error,
+        frame.received_at,
+        [(*values, 1)],
+    )
+    old = pickle.dumps(([], [row]))
+    db = sqlite3.connect(journal.path)
+    db.execute(
+        "INSERT INTO entry (written_at, format, payload) VALUES (0, 1, ?)",
+        (pickle.dumps((fields, POSITION_FIELDS, old)),),
+    )
+    db.execute("INSERT INTO entry (written_at, format, payload) VALUES (0, 99, x'00')")  # a later format
+    db.commit()
+    db.close()
+    read = journal.entries()
+    assert read[1][1] == [frame]
+    assert read[2][1] is None, "an entry this version cannot read is kept, not dropped"
+    journal.close()
+    assert journal.path.exists(), "a journal holding entries stays"
+    assert encode_frames([frame])  # the same encoding as the writer process's pipe

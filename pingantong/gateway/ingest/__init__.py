@@ -33,7 +33,7 @@ from django.db import connection
 from pingantong.gateway.ingest import dbconn
 from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.dbconn import keep_connection
-from pingantong.gateway.ingest.journal import UrgentJournal, already_stored, journal_path
+from pingantong.gateway.ingest.journal import UrgentJournal, already_stored
 from pingantong.gateway.ingest.store import retry_locked, store_batch, store_in_turn
 from pingantong.gateway.ingest.types import FrameIn, Stored
 from pingantong.gateway.ingest.writelock import writer_turn
@@ -173,6 +173,8 @@ go")."""
 
 JOURNAL_RETRY_SECONDS = 2.0
 """After a journaled submission failed to reach the database, the pause before it is stored again."""
+ORPHAN_SCAN_SECONDS = 60.0
+"""How often the ingestor looks for journals whose gateway process died (and stores their entries)."""
 
 INGESTORS: dict[str, Ingestor] = {}
 """The running ingestors of this process by node (for the metrics endpoint)."""
@@ -241,9 +243,9 @@ class Ingestor:
         self.writer_mode = writer_mode(self.rules_mode, writer) if store is store_batch else "thread"
         self.writer_process: WriterProcess | None = None
         # SQLite: urgent submissions are acknowledged from a journal of their own (decision 0130).
+        self.journal_wanted = store is store_batch and urgent_journal_wanted(journal)
         self.journal: UrgentJournal | None = None
-        if store is store_batch and urgent_journal_wanted(journal):
-            self.journal = UrgentJournal(journal_path(str(connection.settings_dict["NAME"]), node))
+        """The journal slot this process owns while it runs (`start`)."""
         self._journal_pool: ThreadPoolExecutor | None = None
         self._journal_in_flight: set[int] = set()
         """Entries whose submission is on its way to the database (never replayed meanwhile)."""
@@ -282,6 +284,11 @@ class Ingestor:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ingest")
             INGESTORS[self.node] = self
+        if self.journal_wanted and self._journal_task is None:
+            try:
+                self.journal = UrgentJournal.claim(str(connection.settings_dict["NAME"]))
+            except Exception:
+                log.exception("no urgent journal: SOS frames are acknowledged after the database's commit")
         if self.journal is not None and self._journal_task is None:
             self._journal_pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-journal")
             self._journal_task = asyncio.create_task(self._replay_journal(), name="urgent-journal")
@@ -354,8 +361,9 @@ class Ingestor:
         if self._journal_pool is not None and self.journal is not None:
             journal, pool, self._journal_pool = self.journal, self._journal_pool, None
             await loop.run_in_executor(pool, _close_connection)
-            await loop.run_in_executor(pool, journal.close)
+            await loop.run_in_executor(pool, journal.release)
             pool.shutdown(wait=True)
+            self.journal = None
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -503,7 +511,8 @@ class Ingestor:
 
     async def _replay_journal(self) -> None:
         """Store what the journal holds and the database does not: at start (entries a stopped or
-        killed process left), and `JOURNAL_RETRY_SECONDS` after a journaled submission failed."""
+        killed process left, in the slot this process claimed or in slots no process owns), every
+        `ORPHAN_SCAN_SECONDS`, and `JOURNAL_RETRY_SECONDS` after a journaled submission failed."""
         loop = asyncio.get_running_loop()
         while not self._closing:
             try:
@@ -518,7 +527,10 @@ class Ingestor:
                 self.metrics.journal_replayed += 1
                 log.warning("urgent journal entry %d: storing it again (%d frames)", entry, len(frames))
                 self._queue_urgent(frames, functools.partial(self._journaled_stored, entry, None))
-            await self._journal_retry.wait()
+            try:
+                await asyncio.wait_for(self._journal_retry.wait(), ORPHAN_SCAN_SECONDS)
+            except TimeoutError:
+                continue  # look for orphaned journals again
             self._journal_retry.clear()
             await asyncio.sleep(JOURNAL_RETRY_SECONDS)
 
@@ -527,6 +539,9 @@ class Ingestor:
         (an entry it holds is removed: the process stopped between the commit and the removal)."""
         assert self.journal is not None
         keep_connection()
+        adopted = self.journal.adopt_orphans(str(connection.settings_dict["NAME"]))
+        if adopted:
+            log.warning("urgent journal: %d entries adopted from a gateway process that died", adopted)
         out = []
         for entry, frames in self.journal.entries():
             if frames is None or entry in self._journal_in_flight:

@@ -17,6 +17,8 @@ at start, and a few seconds after a failure. An entry whose frames the database 
 storing it twice: a frame is recognised by its protocol, its bytes and its reception time to the
 microsecond.
 
+Each gateway process owns a journal slot, `<database>.urgent-<n>`, for as long as it runs (see
+`UrgentJournal`): a restarted gateway finds what its predecessor left whatever its process id.
 One thread (the ingestor's `ingest-journal`) owns the journal's connection. An entry holds the
 submission as the writer process's pipe carries it (`writerproc.encode_frames`) together with the
 names of the event's fields, so that an entry left by an older version of the gateway is still
@@ -25,9 +27,10 @@ read after an upgrade.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import pickle
-import re
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -41,18 +44,84 @@ log = logging.getLogger("pingantong.gateway.ingest")
 FORMAT = 1
 
 
-def journal_path(database: str, node: str) -> Path:
-    """`<database>.urgent-<node>`: one journal per gateway node, beside the database file."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", node) or "node"
-    return Path(f"{database}.urgent-{safe}")
+SLOTS = 32
+"""Journals per database: one per gateway process running on it at once."""
+
+
+def slot_path(database: str, slot: int) -> Path:
+    """`<database>.urgent-<slot>`, beside the database file."""
+    return Path(f"{database}.urgent-{slot}")
 
 
 class UrgentJournal:
-    """Append, remove and list urgent submissions; every call from one thread."""
+    """Append, remove and list urgent submissions; every call from one thread.
+
+    A journal belongs to one gateway process at a time: the owner holds an exclusive `flock` on
+    `<journal>.owner` for as long as it runs (`claim`), and the kernel releases it when the
+    process ends, however it ends. The name is a slot number, not the gateway's node name (which
+    holds the process id by default): a restarted gateway claims the first free slot and finds
+    what the previous owner left, and slots nobody owns are adopted (`adopt_orphans`). Owner files
+    are never removed while a gateway may run (removing a lock file races with its next owner)."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        self._owner_fd: int | None = None
+
+    @classmethod
+    def claim(cls, database: str) -> UrgentJournal:
+        """The first slot no running gateway owns, owned by this process until `release`."""
+        for slot in range(1, SLOTS + 1):
+            journal = cls(slot_path(database, slot))
+            if journal._try_own():
+                return journal
+        raise RuntimeError(f"all {SLOTS} urgent journal slots of {database} are owned by running gateways")
+
+    def _try_own(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f"{self.path}.owner", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._owner_fd = fd
+        return True
+
+    def release(self) -> None:
+        """Close the journal (`close`) and give up its slot."""
+        self.close()
+        if self._owner_fd is not None:
+            fd, self._owner_fd = self._owner_fd, None
+            os.close(fd)  # the flock goes with it
+
+    def adopt_orphans(self, database: str) -> int:
+        """Move the entries of every slot that no running gateway owns into this journal (their
+        owners died); returns how many were moved. An entry moved twice (this process died in
+        between) is found stored by the replay and removed, or stored as a resend would be."""
+        moved = 0
+        for slot in range(1, SLOTS + 1):
+            path = slot_path(database, slot)
+            if path == self.path or not path.exists():
+                continue
+            orphan = UrgentJournal(path)
+            if not orphan._try_own():
+                continue  # a running gateway's
+            try:
+                for entry, payload in orphan._payloads():
+                    self._conn().execute(
+                        "INSERT INTO entry (written_at, format, payload) VALUES (?, ?, ?)",
+                        (time.time(), payload[0], payload[1]),
+                    )
+                    orphan.remove([entry])
+                    moved += 1
+            finally:
+                orphan.release()
+        return moved
+
+    def _payloads(self) -> list[tuple[int, tuple[int, bytes]]]:
+        rows = self._conn().execute("SELECT id, format, payload FROM entry ORDER BY id").fetchall()
+        return [(entry, (fmt, payload)) for entry, fmt, payload in rows]
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:

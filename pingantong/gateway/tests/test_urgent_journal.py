@@ -20,7 +20,7 @@ from pingantong.devices.actions import register_device
 from pingantong.devices.models import DeviceEventRecord, RawFrame
 from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.ingest import FrameIn, Ingestor, store_batch, urgent_journal_wanted
-from pingantong.gateway.ingest.journal import UrgentJournal
+from pingantong.gateway.ingest.journal import UrgentJournal, slot_path
 from pingantong.gateway.ingest.writerproc import EVENT_FIELDS, POSITION_FIELDS, encode_frames
 from pingantong.gateway.tests.gwtools import (
     Terminal,
@@ -86,6 +86,7 @@ def test_an_sos_is_acknowledged_from_the_journal_while_another_writer_holds_the_
     ingestor = Ingestor(node=f"journal-{mode}", rules=mode, writer=mode)
     with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (_gateway, ports, lt):
         assert ingestor.journal is not None
+        path = ingestor.journal.path
         term = Terminal(ports["jt808"])
         term.send(jt808_position(PHONE, 1))
         term.read_frame_7e()
@@ -110,35 +111,56 @@ def test_an_sos_is_acknowledged_from_the_journal_while_another_writer_holds_the_
 
         assert Alarm.objects.filter(device=device).count() == 1
     assert acked_after < 5.0
-    assert not ingestor.journal.path.exists(), "an empty journal is removed at stop"
+    assert not path.exists(), "an empty journal is removed at stop"
 
 
 @sqlite_file_only
-def test_entries_a_stopped_gateway_left_are_stored_once_at_start():
+def test_entries_gateways_that_died_left_are_stored_once_at_start():
     ensure_reference_data()
     device = register_device(protocol="jt808", identity=IDENTITY, device_type="jt808_tracker")
-    node = "journal-left"
-    probe = Ingestor(node=node)
-    assert probe.journal is not None
-    # What a gateway killed at the wrong moment leaves: one SOS the database never got, and one
-    # it got before the entry could be removed.
-    lost, got = _sos_frame(7), _sos_frame(8)
-    store_batch([got], node)
-    left = UrgentJournal(probe.journal.path)
-    left.append([lost])
-    left.append([got])
-    left.close()
-    ingestor = Ingestor(node=node)
+    database = str(connection.settings_dict["NAME"])
+    # What gateways killed at the wrong moment leave. In the slot the next gateway claims (the
+    # first free one): an SOS the database never got, and one it got before the entry could be
+    # removed. In another slot that no gateway owns any more: one more SOS the database never got.
+    lost, got, other = _sos_frame(7), _sos_frame(8), _sos_frame(9)
+    store_batch([got], "died")
+    first, third = UrgentJournal(slot_path(database, 1)), UrgentJournal(slot_path(database, 3))
+    first.append([lost])
+    first.append([got])
+    third.append([other])
+    first.close()
+    third.close()
+    ingestor = Ingestor(node="journal-left")
     with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (_gateway, _ports, lt):
-        wait_for(lambda: DeviceEventRecord.objects.filter(device=device, serial=7).exists())
+        assert ingestor.journal is not None and ingestor.journal.path == slot_path(database, 1)
+        wait_for(lambda: DeviceEventRecord.objects.filter(device=device, serial__in=[7, 9]).count() == 2)
         wait_for(lambda: not journal_events(ingestor))
         lt.run(ingestor.drain_rules(), timeout=60)
-        assert ingestor.stats()["journal_replayed"] == 1
-    assert DeviceEventRecord.objects.filter(device=device, serial=7).count() == 1
-    assert DeviceEventRecord.objects.filter(device=device, serial=8).count() == 1, "never stored twice"
-    assert RawFrame.objects.filter(device=device).count() == 2
+        assert ingestor.stats()["journal_replayed"] == 2
+        assert not slot_path(database, 3).exists(), "the orphaned journal was emptied and removed"
+    for serial in (7, 8, 9):
+        assert DeviceEventRecord.objects.filter(device=device, serial=serial).count() == 1, "never twice"
+    assert RawFrame.objects.filter(device=device).count() == 3
     replayed = DeviceEventRecord.objects.get(device=device, serial=7)
     assert replayed.processed_at is not None, "the rules stage ran the replayed SOS"
+
+
+def test_each_gateway_owns_its_own_journal_and_adopts_only_the_dead_ones(tmp_path):
+    database = str(tmp_path / "db.sqlite3")
+    mine = UrgentJournal.claim(database)
+    other = UrgentJournal.claim(database)  # another gateway process on the same database
+    assert (mine.path, other.path) == (slot_path(database, 1), slot_path(database, 2))
+    other.append([_sos_frame(1)])
+    assert mine.adopt_orphans(database) == 0, "a running gateway's journal is its own"
+    other.release()  # that gateway dies: the kernel drops its lock, its entry stays
+    assert other.path.exists()
+    assert mine.adopt_orphans(database) == 1
+    assert [frames[0].events[0].serial for _, frames in mine.entries() if frames] == [1]
+    assert not other.path.exists()
+    again = UrgentJournal.claim(database)  # a restarted gateway takes the free slot again
+    assert again.path == slot_path(database, 2)
+    again.release()
+    mine.release()
 
 
 @sqlite_file_only
@@ -171,10 +193,12 @@ def test_without_a_journal_an_sos_is_acknowledged_after_the_databases_commit(tmp
     ensure_reference_data()
     device = register_device(protocol="jt808", identity=IDENTITY, device_type="jt808_tracker")
     ingestor = Ingestor(node="journal-broken")
-    assert ingestor.journal is not None
     (tmp_path / "file").write_text("")
-    ingestor.journal.path = tmp_path / "file" / "journal"  # cannot be created: appends fail
     with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (_gateway, ports, _lt):
+        journal, pool = ingestor.journal, ingestor._journal_pool
+        assert journal is not None and pool is not None
+        pool.submit(journal.close).result()
+        journal.path = tmp_path / "file" / "journal"  # cannot be created now: appends fail
         term = Terminal(ports["jt808"])
         term.send(jt808_position(PHONE, 4))
         term.read_frame_7e()
@@ -190,12 +214,12 @@ def test_without_a_journal_an_sos_is_acknowledged_after_the_databases_commit(tmp
 def test_the_journal_is_sqlites_and_can_be_turned_off(monkeypatch):
     if connection.vendor != "sqlite":
         assert not urgent_journal_wanted() and not urgent_journal_wanted(True)
-        assert Ingestor(node="pg").journal is None
+        assert not Ingestor(node="pg").journal_wanted
         return
     assert urgent_journal_wanted()
     monkeypatch.setenv("PINGANTONG_GATEWAY_URGENT_JOURNAL", "0")
     assert not urgent_journal_wanted()
-    assert Ingestor(node="off").journal is None
+    assert not Ingestor(node="off").journal_wanted
     assert urgent_journal_wanted(True)
 
 

@@ -173,6 +173,9 @@ go")."""
 
 JOURNAL_RETRY_SECONDS = 2.0
 """After a journaled submission failed to reach the database, the pause before it is stored again."""
+JOURNAL_ATTEMPTS = 5
+"""A journal entry the database refused this many times is left in the journal (logged) until the
+next start, instead of being tried every few seconds for ever."""
 ORPHAN_SCAN_SECONDS = 60.0
 """How often the ingestor looks for journals whose gateway process died (and stores their entries)."""
 
@@ -248,6 +251,8 @@ class Ingestor:
         """The journal slot this process owns while it runs (`start`)."""
         self._journal_pool: ThreadPoolExecutor | None = None
         self._journal_in_flight: set[int] = set()
+        self._journal_attempts: dict[int, int] = {}
+        """Entries the database did not take, and how many times."""
         """Entries whose submission is on its way to the database (never replayed meanwhile)."""
         self._journal_retry = asyncio.Event()
         self._journal_task: asyncio.Task | None = None
@@ -489,13 +494,22 @@ class Ingestor:
         """On the loop: the database's outcome for a journaled submission (or a replayed entry)."""
         self._journal_in_flight.discard(entry)
         if isinstance(outcome, Exception):
-            log.error(
-                "urgent journal entry %d not stored (%r); stored again in %.0f s",
-                entry,
-                outcome,
-                JOURNAL_RETRY_SECONDS,
-            )
-            self._journal_retry.set()
+            attempts = self._journal_attempts[entry] = self._journal_attempts.get(entry, 0) + 1
+            if attempts < JOURNAL_ATTEMPTS:
+                log.error(
+                    "urgent journal entry %d not stored (%r); stored again in %.0f s",
+                    entry,
+                    outcome,
+                    JOURNAL_RETRY_SECONDS,
+                )
+                self._journal_retry.set()
+            else:
+                log.error(
+                    "urgent journal entry %d refused %d times (%r); left in the journal until the next start",
+                    entry,
+                    attempts,
+                    outcome,
+                )
         elif self._journal_pool is not None and self.journal is not None:
             self._journal_pool.submit(self._remove_entry, entry)
         if done is not None:
@@ -545,6 +559,8 @@ class Ingestor:
         out = []
         for entry, frames in self.journal.entries():
             if frames is None or entry in self._journal_in_flight:
+                continue
+            if self._journal_attempts.get(entry, 0) >= JOURNAL_ATTEMPTS:
                 continue
             if already_stored(frames):
                 self.journal.remove([entry])

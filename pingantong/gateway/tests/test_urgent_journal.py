@@ -260,3 +260,60 @@ def test_an_entry_written_by_another_version_is_read_by_field_name_or_kept(tmp_p
     journal.close()
     assert journal.path.exists(), "a journal holding entries stays"
     assert encode_frames([frame])  # the same encoding as the writer process's pipe
+
+
+@sqlite_file_only
+def test_an_entry_the_database_keeps_refusing_is_tried_a_few_times_then_kept_for_the_next_start(monkeypatch):
+    import asyncio
+
+    from pingantong.gateway import ingest
+
+    monkeypatch.setattr(ingest, "JOURNAL_RETRY_SECONDS", 0.05)
+    with connection.cursor() as cursor:  # a database that refuses this one frame, every time
+        cursor.execute(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON devices_rawframe WHEN NEW.peer = 'poison' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    poison = _sos_frame(6)
+    poison.peer = "poison"
+
+    async def refused() -> tuple[object, int, int]:
+        ingestor = Ingestor(node="journal-refused")
+        await ingestor.start()
+        try:
+            acked, outcome = asyncio.Event(), asyncio.get_running_loop().create_future()
+            ingestor.submit_callback([poison], outcome.set_result, acked.set)
+            await asyncio.wait_for(acked.wait(), 10)
+            result = await asyncio.wait_for(outcome, 30)
+            deadline = time.monotonic() + 30
+            while max(ingestor._journal_attempts.values(), default=0) < ingest.JOURNAL_ATTEMPTS:
+                assert time.monotonic() < deadline, ingestor._journal_attempts
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # no further attempt
+            return result, max(ingestor._journal_attempts.values()), ingestor.stats()["journal_replayed"]
+        finally:
+            await ingestor.stop()
+
+    result, attempts, replayed = asyncio.run(refused())
+    assert isinstance(result, Exception)
+    assert attempts == ingest.JOURNAL_ATTEMPTS and replayed == ingest.JOURNAL_ATTEMPTS - 1
+    journal = UrgentJournal(slot_path(str(connection.settings_dict["NAME"]), 1))
+    assert [frames for _, frames in journal.entries()] == [[poison]], "kept, not dropped"
+    journal.close()
+
+    with connection.cursor() as cursor:  # the database takes it again: the next start stores it
+        cursor.execute("DROP TRIGGER refuse_poison")
+
+    async def restarted() -> None:
+        ingestor = Ingestor(node="journal-refused")
+        await ingestor.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not await asyncio.to_thread(RawFrame.objects.filter(peer="poison").exists):
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+        finally:
+            await ingestor.stop()
+
+    asyncio.run(restarted())
+    assert RawFrame.objects.filter(peer="poison").count() == 1

@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 
 log = logging.getLogger("pingantong.gateway")
 
@@ -52,3 +53,18 @@ def tune_gc_for_gateway() -> tuple[int, int, int] | None:
         _tuned = True
     gc.set_threshold(*thresholds)
     return thresholds
+
+
+DEFAULT_SWITCH_INTERVAL = 0.0005
+
+
+def set_switch_interval() -> float:
+    """The interpreter's switch interval of a gateway process and of its writer and rules processes
+    (decision 0093; in the child processes since decision 0131): a thread waiting for the GIL
+    after a database call or a pipe read waits until the running thread lets go of it, up to this
+    interval (Python's default is 5 ms). `PINGANTONG_GATEWAY_SWITCH_INTERVAL` in seconds, 0 = leave
+    Python's. Returns the interval in force."""
+    interval = float(os.environ.get("PINGANTONG_GATEWAY_SWITCH_INTERVAL", str(DEFAULT_SWITCH_INTERVAL)) or 0)
+    if interval > 0:
+        sys.setswitchinterval(interval)
+    return sys.getswitchinterval()

@@ -352,10 +352,14 @@ def set_up_child(database: dict[str, Any], settings_module: str, debug: bool) ->
     from django.conf import settings
     from django.db import connections
 
-    from pingantong.gateway.gctune import tune_gc_for_gateway
+    from pingantong.gateway.gctune import set_switch_interval, tune_gc_for_gateway
     from pingantong.gateway.ingest.dbconn import leave_checkpoints_to_the_parent_gateway
 
     tune_gc_for_gateway()  # Django's heap frozen, young collections rare (decision 0120)
+    # On PostgreSQL the writer process stores an SOS from a thread of its own beside the batch
+    # thread (decision 0127): at Python's 5 ms switch interval, each of the SOS's database calls
+    # could wait that long for the batch thread to let go of the GIL (decision 0131).
+    set_switch_interval()
 
     # The parent's DEBUG (the settings module alone would say DEBUG=True for `local`, and Django
     # would then log every query of this process with its quoted parameters: 5-10 % of its CPU).

@@ -10,13 +10,12 @@ import asyncio
 import logging
 import os
 import socket
-import sys
 from typing import Any
 
 from django.conf import settings
 
 from pingantong.devices.models.registry import default_tz_offset_minutes
-from pingantong.gateway.gctune import tune_gc_for_gateway
+from pingantong.gateway.gctune import set_switch_interval, tune_gc_for_gateway
 from pingantong.gateway.ingest import Ingestor, shares_writer_thread
 from pingantong.gateway.listeners.directory import DeviceDirectory
 from pingantong.gateway.listeners.tcp import ListenerLimits, Session, TcpListener
@@ -68,9 +67,7 @@ class Gateway:
         # call it waits until the loop lets go of the GIL, up to Python's switch interval (5 ms).
         # A batch makes ~10 such calls, so at load the interval, not the work, set the batch time.
         # PINGANTONG_GATEWAY_SWITCH_INTERVAL (seconds; 0 = leave Python's), decision 0093.
-        interval = float(os.environ.get("PINGANTONG_GATEWAY_SWITCH_INTERVAL", "0.0005") or 0)
-        if interval > 0:
-            sys.setswitchinterval(interval)
+        set_switch_interval()
         tune_gc_for_gateway()
 
         await self.ingestor.start()

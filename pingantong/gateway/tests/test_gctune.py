@@ -55,3 +55,32 @@ def test_starting_a_gateway_applies_them(monkeypatch):
     gc.set_threshold(700, 10, 10)
     with running_gateway(ports={"jt808": 0}, recover=False, downlinks=False):
         assert gc.get_threshold() == gctune.GATEWAY_THRESHOLDS
+
+
+def _switch_interval_of_a_child(args: tuple, answers) -> None:
+    from pingantong.gateway.ingest.consumer import set_up_child
+
+    set_up_child(*args)
+    import sys
+
+    answers.put(sys.getswitchinterval())
+
+
+@pytest.mark.django_db
+def test_the_gateways_writer_and_rules_processes_take_its_switch_interval(monkeypatch):
+    """Decision 0131: the writer process's SOS thread must not wait Python's 5 ms for the GIL after
+    each database call while its batch thread works."""
+    import multiprocessing
+
+    from pingantong.gateway.ingest.consumer import child_settings
+
+    monkeypatch.delenv("PINGANTONG_GATEWAY_SWITCH_INTERVAL", raising=False)
+    context = multiprocessing.get_context("spawn")  # as the gateway starts them
+    answers = context.Queue()
+    child = context.Process(target=_switch_interval_of_a_child, args=(child_settings(), answers))
+    child.start()
+    try:
+        assert answers.get(timeout=120) == pytest.approx(gctune.DEFAULT_SWITCH_INTERVAL)
+    finally:
+        child.join(10)
+    assert gctune.DEFAULT_SWITCH_INTERVAL < 0.005  # Python's default

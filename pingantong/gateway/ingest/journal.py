@@ -2,8 +2,8 @@
 
 SQLite takes one writer at a time. At 10,000 messages a second an SOS frame's insert waited at
 the database's write lock for the run of frames in flight, the rules process's turn (12-26 ms)
-and now and then the checkpointer's log restart; that wait was most of an SOS's frame→ACK time
-above 50 ms (issue 4, S01). So a TCP listener's urgent submission (SOS, fall, smoke, gas:
+and now and then the checkpointer's log restart; that wait was about half of the SOS frame→ACK
+p99 and most of its median (issue 4, S01; docs/gateway.md). So a TCP listener's urgent submission (SOS, fall, smoke, gas:
 `pipeline.is_urgent`) is first appended to this journal, an SQLite file beside the database with a
 write lock of its own that nothing else takes, in WAL mode with the database's own
 `synchronous=NORMAL`, so it is exactly as durable as a committed row of the database. The device
@@ -42,7 +42,7 @@ from pingantong.gateway.ingest.types import FrameIn
 log = logging.getLogger("pingantong.gateway.ingest")
 
 FORMAT = 1
-
+"""The entries' layout (an entry of another format is kept, never dropped)."""
 
 SLOTS = 32
 """Journals per database: one per gateway process running on it at once."""

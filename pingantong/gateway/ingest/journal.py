@@ -1,14 +1,14 @@
 """SQLite: a call for help made durable in a file of its own, then acknowledged (decision 0130).
 
-SQLite takes one writer at a time. At 10,000 messages a second an SOS frame's insert waited at
-the database's write lock for the run of frames in flight, the rules process's turn (12-26 ms)
-and now and then the checkpointer's log restart; that wait was about half of the SOS frame→ACK
-p99 and most of its median (issue 4, S01; docs/gateway.md). So a TCP listener's urgent submission (SOS, fall, smoke, gas:
-`pipeline.is_urgent`) is first appended to this journal, an SQLite file beside the database with a
-write lock of its own that nothing else takes, in WAL mode with the database's own
-`synchronous=NORMAL`, so it is exactly as durable as a committed row of the database. The device
-is acknowledged the moment the journal has committed it; the submission then goes on to the
-database on the ordinary urgent path, and its journal entry is removed once the database has it.
+SQLite takes one writer at a time. At 10,000 messages a second an SOS frame's insert waited at the
+database's write lock for the run of frames in flight, the rules process's turn (12-26 ms) and now
+and then the checkpointer's log restart; that wait was about half of the SOS frame→ACK p99 and most
+of its median (issue 4, S01; docs/gateway.md). So a TCP listener's urgent submission (SOS, fall,
+smoke, gas: `pipeline.is_urgent`) is first appended to this journal, an SQLite file beside the
+database with a write lock of its own that nothing else takes, in WAL mode with the database's own
+`synchronous=NORMAL`, so it is exactly as durable as a committed row of the database. The device is
+acknowledged the moment the journal has committed it; the submission then goes on to the database
+on the ordinary urgent path, and its journal entry is removed once the database has it.
 
 An entry outlives its submission only when the database did not take it: the gateway process
 died first, or the store failed. The ingestor then stores it again (`Ingestor._replay_journal`):
@@ -172,8 +172,9 @@ class UrgentJournal:
         return out
 
     def close(self) -> None:
-        """Close the connection; a journal left empty is removed with its WAL files (one holding
-        entries stays for the next start to store them)."""
+        """Close the connection. The owner of the slot removes a journal left empty with its WAL
+        files (one holding entries stays for the next start to store them); a reader that does
+        not own it never does, since the owner may be about to append to it."""
         if self._db is None:
             return
         db, self._db = self._db, None
@@ -181,7 +182,7 @@ class UrgentJournal:
             empty = db.execute("SELECT NOT EXISTS (SELECT 1 FROM entry)").fetchone()[0]
         finally:
             db.close()
-        if empty:
+        if empty and self._owner_fd is not None:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 

@@ -160,7 +160,19 @@ def test_each_gateway_owns_its_own_journal_and_adopts_only_the_dead_ones(tmp_pat
     again = UrgentJournal.claim(database)  # a restarted gateway takes the free slot again
     assert again.path == slot_path(database, 2)
     again.release()
+    # Someone reads a running gateway's journal while it is empty: only the owner removes an
+    # empty journal, or the owner's next entry would go to a file no longer there.
+    mine.remove([entry for entry, _ in mine.entries()])
+    reader = UrgentJournal(mine.path)
+    assert reader.entries() == []
+    reader.close()
+    assert mine.path.exists()
+    mine.append([_sos_frame(2)])
+    reader = UrgentJournal(mine.path)
+    assert len(reader.entries()) == 1
+    reader.close()
     mine.release()
+    assert mine.path.exists(), "it holds an entry: kept for the next start"
 
 
 @sqlite_file_only

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,13 +15,9 @@ import httpx
 import pytest
 from django.conf import settings
 
+from pingantong.testing.network import free_port
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _log_in(base: str, username: str, password: str) -> httpx.Response:
@@ -38,7 +33,7 @@ def _log_in(base: str, username: str, password: str) -> httpx.Response:
 
 
 def test_run_serves_login_and_the_printed_administrator_logs_in(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PINGANTONG_", "REDIS_URL"))}
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path}/run.sqlite3",

@@ -5,19 +5,13 @@ sockets (against in-test gateway listeners on ephemeral ports)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import pytest
 
 from pingantong.core import services
 from pingantong.demo.living import FleetSettings, run_demo_fleet, wait_for_listeners
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from pingantong.testing.network import free_port
 
 
 def test_demo_fleet_is_a_registered_service():
@@ -42,7 +36,7 @@ def test_returns_at_once_without_demo_data(settings):
 
 
 def test_waits_until_the_gateway_accepts_connections():
-    port = _free_port()
+    port = free_port()
     config = FleetSettings(watch_port=port, jt808_port=0, wait_timeout_s=10)
 
     async def scenario() -> tuple[bool, float]:
@@ -61,7 +55,7 @@ def test_waits_until_the_gateway_accepts_connections():
 
 
 def test_gives_up_when_the_gateway_never_comes():
-    config = FleetSettings(watch_port=_free_port(), jt808_port=0, wait_timeout_s=0.5)
+    config = FleetSettings(watch_port=free_port(), jt808_port=0, wait_timeout_s=0.5)
     assert asyncio.run(wait_for_listeners(config, asyncio.Event())) is False
 
 

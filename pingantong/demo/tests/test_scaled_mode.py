@@ -32,6 +32,7 @@ import pytest
 
 from pingantong.demo.simulator import frames
 from pingantong.demo.simulator.frames import Fix
+from pingantong.testing.network import free_port
 from pingantong.testing.scratch_postgres import scratch_postgres
 from pingantong.testing.services import require_service
 
@@ -56,12 +57,6 @@ watch = register_device(protocol="watch", identity={WATCH_ID!r}, device_type="wa
 pendant = register_device(protocol="jt808", identity={PENDANT_ID!r}, device_type="pendant")
 print(json.dumps({{"token": Token.objects.create(user=agent).key, "watch": watch.pk, "pendant": pendant.pk}}))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
@@ -232,7 +227,7 @@ def test_sos_on_gateway_1_reaches_the_web_console_and_a_web_command_reaches_gate
     run = Processes(env, folder)
     run.manage("migrate", "--no-input", "-v0", timeout=240)
     ids = json.loads(run.manage("shell", "-c", SETUP).strip().splitlines()[-1])
-    ports = {name: _free_port() for name in ("w1", "j1", "w2", "j2", "web")}
+    ports = {name: free_port() for name in ("w1", "j1", "w2", "j2", "web")}
     try:
         gw1 = run.start(
             "gateway1",

@@ -251,9 +251,9 @@ class Ingestor:
         """The journal slot this process owns while it runs (`start`)."""
         self._journal_pool: ThreadPoolExecutor | None = None
         self._journal_in_flight: set[int] = set()
+        """Entries whose submission is on its way to the database (never replayed meanwhile)."""
         self._journal_attempts: dict[int, int] = {}
         """Entries the database did not take, and how many times."""
-        """Entries whose submission is on its way to the database (never replayed meanwhile)."""
         self._journal_retry = asyncio.Event()
         self._journal_task: asyncio.Task | None = None
 
@@ -294,9 +294,9 @@ class Ingestor:
                 self.journal = UrgentJournal.claim(str(connection.settings_dict["NAME"]))
             except Exception:
                 log.exception("no urgent journal: SOS frames are acknowledged after the database's commit")
-        if self.journal is not None and self._journal_task is None:
-            self._journal_pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-journal")
-            self._journal_task = asyncio.create_task(self._replay_journal(), name="urgent-journal")
+            else:
+                self._journal_pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-journal")
+                self._journal_task = asyncio.create_task(self._replay_journal(), name="urgent-journal")
         if self._checkpointer is None and connection.vendor == "sqlite" and not shares_writer_thread():
             dbconn.checkpointer_started()  # before the writer's first connection is opened
             self._checkpointer = asyncio.create_task(self._checkpoint_wal(), name="wal-checkpoint")
@@ -346,10 +346,7 @@ class Ingestor:
         self._closing = True
         INGESTORS.pop(self.node, None)
         loop = asyncio.get_running_loop()
-        if self._journal_pool is not None:
-            # Appends already taken go on to the database (their callbacks run on this loop).
-            await loop.run_in_executor(self._journal_pool, lambda: None)
-            await asyncio.sleep(0)
+        await self._journal_appends_queued()
         self._wake.set()
         self._urgent_wake.set()
         if self._task is not None:
@@ -514,6 +511,13 @@ class Ingestor:
             self._journal_pool.submit(self._remove_entry, entry)
         if done is not None:
             done(outcome)
+
+    async def _journal_appends_queued(self) -> None:
+        """Wait until every append the journal thread has taken is committed and its submission
+        queued for the database (each append's callback runs on this loop, before this returns)."""
+        if self._journal_pool is not None:
+            await asyncio.get_running_loop().run_in_executor(self._journal_pool, lambda: None)
+            await asyncio.sleep(0)
 
     def _remove_entry(self, entry: int) -> None:
         assert self.journal is not None
@@ -763,9 +767,7 @@ class Ingestor:
     async def drain_rules(self) -> None:
         """Wait until every handed-over batch has been through the rules (tests, shutdown)."""
         loop = asyncio.get_running_loop()
-        if self._journal_pool is not None:
-            await loop.run_in_executor(self._journal_pool, lambda: None)
-            await asyncio.sleep(0)  # journaled submissions queued for the database
+        await self._journal_appends_queued()
         await loop.run_in_executor(self._writer, lambda: None)
         if self._urgent_batches:
             await asyncio.gather(*self._urgent_batches, return_exceptions=True)

@@ -121,16 +121,6 @@ def ensure_reference_data() -> None:
     seed.seed(apps, None)
 
 
-def wait_for(condition: Any, timeout: float = 30.0) -> None:
-    """Poll `condition()` until it is true (AssertionError after `timeout` s)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def journal_events(ingestor: Any) -> list[Any]:
     """The events held by the ingestor's urgent journal (decision 0130), read on a connection of
     the caller's own."""

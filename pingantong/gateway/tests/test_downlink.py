@@ -12,6 +12,7 @@ from pingantong.devices.actions import queue_command, register_device
 from pingantong.devices.models import DeviceState, DownlinkCommand
 from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
 from pingantong.gateway.tests.test_listener_jt808 import PHONE, msg, reply_fields
+from pingantong.testing.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,15 +22,6 @@ LK = b"[3G*4700186508*000B*LK,0,10,100]"
 @pytest.fixture(autouse=True)
 def _reference_data():
     ensure_reference_data()
-
-
-def wait_for(predicate, timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def test_watch_command_is_delivered_and_confirmed_by_the_echo():

@@ -7,8 +7,6 @@ mode's arrangement: web and gateway share the database)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from pingantong.accounts.choices import Role
@@ -17,18 +15,10 @@ from pingantong.demo.simulator.frames import watch_lk
 from pingantong.devices.models import Device, UnknownDeviceInbox
 from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
 from pingantong.testing.regions import DISTRICT, TOWN_A, village_of
+from pingantong.testing.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WATCH = "3504777001"
-
-
-def _wait_for(predicate, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_installer_registers_an_unknown_watch_and_sees_its_session(page, live_server, user_factory, password):
@@ -39,7 +29,7 @@ def test_installer_registers_an_unknown_watch_and_sees_its_session(page, live_se
         watch = Terminal(ports["watch"])
         watch.send(watch_lk(WATCH, battery=80))
         assert watch.read_until(b"]").endswith(b"LK]")  # answered although unknown
-        _wait_for(lambda: UnknownDeviceInbox.objects.filter(identity=WATCH).exists())
+        wait_for(lambda: UnknownDeviceInbox.objects.filter(identity=WATCH).exists())
         row = UnknownDeviceInbox.objects.get(identity=WATCH)
 
         page.goto(f"{live_server.url}/login/?next=/gateway/")

@@ -18,8 +18,8 @@ from pingantong.gateway.tests.gwtools import (
     durable_before_ack,
     ensure_reference_data,
     running_gateway,
-    wait_for,
 )
+from pingantong.testing.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -28,8 +28,8 @@ from pingantong.gateway.tests.gwtools import (
     journal_events,
     jt808_position,
     running_gateway,
-    wait_for,
 )
+from pingantong.testing.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,24 +53,22 @@ def _database_locked() -> Iterator[None]:
         other.close()
 
 
-def _sos_event(serial: int, identity: str = IDENTITY) -> DeviceEvent:
-    return DeviceEvent(
-        protocol="jt808",
-        device_id=identity,
-        message="0x0200",
-        kind="alarm",
-        alarms=["sos"],
-        position=Position(26.26, 117.63, True, 0.0, 0.0, 10.0, 7),
-        serial=serial,
-    )
-
-
 def _sos_frame(serial: int) -> FrameIn:
     received = datetime.now(UTC) - timedelta(seconds=60 - serial)
     return FrameIn(
         "jt808",
         jt808_position(PHONE, serial, sos=True),
-        [_sos_event(serial)],
+        [
+            DeviceEvent(
+                protocol="jt808",
+                device_id=IDENTITY,
+                message="0x0200",
+                kind="alarm",
+                alarms=["sos"],
+                position=Position(26.26, 117.63, True, 0.0, 0.0, 10.0, 7),
+                serial=serial,
+            )
+        ],
         "10.0.0.5:1",
         None,
         None,

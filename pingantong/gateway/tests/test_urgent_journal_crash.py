@@ -19,16 +19,11 @@ import pytest
 from django.conf import settings
 
 from pingantong.gateway.tests.gwtools import Terminal, jt808_position
+from pingantong.testing.network import free_port
 
 pytestmark = pytest.mark.slow
 
 PHONE = bytes.fromhex("013912340074")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Gateway:
@@ -99,7 +94,7 @@ SOS_STORED = "SELECT COUNT(*) FROM devices_deviceeventrecord WHERE serial = 2 AN
 )
 def test_an_sos_acknowledged_from_the_journal_survives_a_killed_gateway(tmp_path):
     database = tmp_path / "crash.sqlite3"
-    port = _free_port()
+    port = free_port()
     gateway = _Gateway(database, port)
     try:
         term = Terminal(port)

@@ -28,8 +28,8 @@ from pingantong.gateway.tests.gwtools import (
     ensure_reference_data,
     jt808_position,
     running_gateway,
-    wait_for,
 )
+from pingantong.testing.waiting import wait_for
 
 
 def test_frames_cross_to_the_writer_process_unchanged():

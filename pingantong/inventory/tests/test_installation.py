@@ -3,8 +3,6 @@ against a real gateway socket (the device's first message after binding), and th
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -17,21 +15,13 @@ from pingantong.inventory import actions
 from pingantong.inventory.choices import TEACHING_CHECKLIST, ChargeKind, InstallationStatus, StockState
 from pingantong.inventory.models import Installation, InstallationItem
 from pingantong.testing.users import make_user
+from pingantong.testing.waiting import wait_for
 
 from .helpers import model, new_item
 
 TOWN = "350404001000"
 HOME = (26.2634, 117.6389)
 ALL_TAUGHT = [key for key, _label in TEACHING_CHECKLIST]
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture

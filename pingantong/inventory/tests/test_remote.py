@@ -3,8 +3,6 @@ confirmation shown (one test over a real gateway socket)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.urls import reverse
 
@@ -14,19 +12,11 @@ from pingantong.devices.models import DeviceState, DownlinkCommand
 from pingantong.gateway.tests.gwtools import Terminal, running_gateway
 from pingantong.inventory import actions
 from pingantong.testing.users import make_user
+from pingantong.testing.waiting import wait_for
 
 from .helpers import model, new_item
 
 TOWN = "350404001000"
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def _bound_watch(identity: str = "4700186508"):

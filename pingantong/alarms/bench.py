@@ -356,7 +356,6 @@ def _populate(clients: int, events: int, closed_alarms: int, open_alarms: int) -
             received_at=now,
             payload={"kind": "position"},
             gateway_node="bench",
-            processed_at=now,
         ),
         ["device_id", "device_identity", "received_at"],
         event_rows(),

@@ -7,9 +7,10 @@ applies them (ARCHITECTURE.md §3).
 Rules never write; only the engine applies decisions, each applier in its own transaction, so a
 failing rule or applier is logged and cannot stop the others. Events are handed over in commit
 order by one pipeline thread, so a device's events are processed in the order they were stored
-(S01: an SOS is never overtaken by a later heartbeat's state). An event is marked `processed_at`
-once its decisions are applied; `recover_unprocessed()` replays what a crashed gateway stored but
-did not process, so a stored SOS always reaches the alarm rule.
+(S01: an SOS is never overtaken by a later heartbeat's state). An event is taken off the rules
+queue (`UnprocessedEvent`, decision 0132) once its decisions are applied; `recover_unprocessed()`
+replays what a crashed gateway stored but did not process, so a stored SOS always reaches the
+alarm rule.
 
 A deadlock or serialization failure (PostgreSQL aborts one of two transactions that wait on each
 other) is not a failure of the applier: its transaction is rolled back and run again a few times
@@ -43,9 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from django.db import DatabaseError, transaction
-from django.utils import timezone
 
-from pingantong.gateway import pgarray
 from pingantong.gateway.events import DeviceEvent
 
 log = logging.getLogger("pingantong.gateway.pipeline")
@@ -347,6 +346,7 @@ class _Failed:
     pending: list[tuple[_Applier, Decision]]
     attempts: int = 1
     next_at: float = 0.0
+    gateway_node: str = ""
 
 
 class RulesEngine:
@@ -355,7 +355,7 @@ class RulesEngine:
     Two extra paths keep a call for help from waiting (S01, decision 0113):
     - `process_urgent(items)` runs the urgent events of `items` (`is_urgent`) at once, out of
       order, ahead of any backlog; `process` later skips them (they are remembered here, and in the
-      rules process marked `processed_at` before the backlog is read). Processing them early is
+      rules process taken off the rules queue before the backlog is read). Processing them early is
       safe because the device-state appliers only move facts forward (an older event processed
       later does not overwrite the SOS's position, battery, signal, steps or life sign);
     - an applier that fails after its transient retries does not lose its decisions: their events
@@ -448,10 +448,10 @@ class RulesEngine:
 
         with writer_turn():  # SQLite: take turns with the ingest writer without sleeping
             failed = self._apply_tracked(decisions, origins)
-            done = [i for i in ids if i not in failed] if failed else ids
-            self._mark_processed(done)
+            done = [i for i in items if i.event_id not in failed] if failed else items
+            self._mark_processed(_by_node((i.gateway_node, i.event_id) for i in done))
         if failed:
-            self._remember_failed(failed)
+            self._remember_failed(failed, {i.event_id: i.gateway_node for i in items})
         self.processed += len(done)
         return decisions
 
@@ -546,11 +546,13 @@ class RulesEngine:
     def _retried(self, exc: BaseException) -> None:
         self.transient_retries += 1
 
-    def _remember_failed(self, failed: dict[int, list[tuple[_Applier, Decision]]]) -> None:
+    def _remember_failed(
+        self, failed: dict[int, list[tuple[_Applier, Decision]]], nodes: dict[int, str]
+    ) -> None:
         due = time.monotonic() + RETRY_FIRST_SECONDS
         with self._lock:
             for event_id, pending in failed.items():
-                self._failed[event_id] = _Failed(pending, 1, due)
+                self._failed[event_id] = _Failed(pending, 1, due, nodes.get(event_id, ""))
 
     def has_failed(self) -> bool:
         return bool(self._failed)
@@ -582,7 +584,7 @@ class RulesEngine:
                         for d, event_id in chunk:
                             still.setdefault(event_id, []).append((applier, d))
             completed = [event_id for event_id in due if event_id not in still]
-            self._mark_processed(completed)
+            self._mark_processed(_by_node((due[event_id].gateway_node, event_id) for event_id in completed))
         with self._lock:
             for event_id in completed:
                 self._failed.pop(event_id, None)
@@ -603,32 +605,21 @@ class RulesEngine:
         return len(completed)
 
     @staticmethod
-    def _mark_processed(ids: list[int]) -> None:
-        """One UPDATE per 900 ids in plain SQL (the ORM's `pk__in` of a 1,000-event batch cost as
-        much as the rules themselves)."""
-        from django.db import connection
+    def _mark_processed(by_node: dict[str, list[int]]) -> None:
+        """Take the events off the rules queue (`UnprocessedEvent`, decision 0132): one DELETE
+        per node and 900 ids in plain SQL (the ORM's `pk__in` of a 1,000-event batch cost as much
+        as the rules themselves)."""
+        from pingantong.gateway.ingest.consumer import dequeue
 
-        from pingantong.devices.models import DeviceEventRecord
+        for node, ids in by_node.items():
+            dequeue(node, ids)
 
-        if not ids:
-            return
-        table = DeviceEventRecord._meta.db_table
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        if connection.vendor == "postgresql":  # one array parameter
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f'UPDATE "{table}" SET "processed_at" = %s WHERE "id" = ANY(%s::bigint[])',  # noqa: S608 - table name from model meta, values bound
-                    [now, pgarray.int_array(ids)],
-                )
-            return
-        with connection.cursor() as cursor:
-            for start in range(0, len(ids), 900):
-                chunk = ids[start : start + 900]
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f'UPDATE "{table}" SET "processed_at" = %s WHERE "id" IN ({marks})',  # noqa: S608 - table name from model meta, values bound
-                    [now, *chunk],
-                )
+
+def _by_node(pairs: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for node, event_id in pairs:
+        out.setdefault(node, []).append(event_id)
+    return out
 
 
 def recover_unprocessed(engine: RulesEngine, *, gateway_node: str, limit: int = 5000) -> int:

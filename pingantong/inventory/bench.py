@@ -281,7 +281,6 @@ def _event(device: Any, kind: str, alarms: list[str], at: dt.datetime) -> Any:
         kind=kind,
         alarms=alarms,
         received_at=at,
-        processed_at=at,
         payload={"kind": kind},
     )
 

@@ -21,6 +21,7 @@ from pingantong.devices.models.telemetry import (
     PositionRecord,
     RawFrame,
     SensorRecord,
+    UnprocessedEvent,
     VitalsRecord,
 )
 from pingantong.devices.models.webhooks import WebhookNonce, WebhookVendor
@@ -42,6 +43,7 @@ __all__ = [
     "RawFrame",
     "SensorRecord",
     "UnknownDeviceInbox",
+    "UnprocessedEvent",
     "VitalsRecord",
     "WebhookNonce",
     "WebhookVendor",

@@ -4,9 +4,10 @@ ARCHITECTURE.md §3: after commit, each stored event goes to the rules in order 
 default mode the gateway's own rules thread does that (`Ingestor`, `rules="thread"`). With
 `rules="process"` (setting or environment `PINGANTONG_GATEWAY_RULES=process`) the gateway only
 stores and acknowledges; a child process started by its ingestor reads the node's committed,
-unprocessed events **in id order** (one writer per node allocates ids in commit order, so this is
-commit order, hence each device's order), runs them through the same `RulesEngine`, and marks them
-`processed_at`. The gateway wakes it after every commit; it also looks every second by itself.
+unprocessed events (the rules queue, `UnprocessedEvent`, decision 0132) **in id order** (one
+writer per node allocates ids in commit order, so this is commit order, hence each device's
+order), runs them through the same `RulesEngine`, and takes them off the queue. The gateway wakes
+it after every commit; it also looks every second by itself.
 A consumer that starts (first start, restart after a crash) begins with whatever the node stored
 and did not process, so nothing committed is skipped, and nothing marked processed is run again.
 
@@ -99,11 +100,24 @@ class RulesConsumer:
             self._cursor = 0
             self._swept_at = time.monotonic()
         with connection.cursor() as cursor:
-            cursor.execute(sql.pending, [self.node, self._cursor, self.batch])
-            rows = cursor.fetchall()
-            if not rows:
+            cursor.execute(sql.queued, [self.node, self._cursor, self.batch])
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
                 return []
-            self._cursor = rows[-1][0]
+            self._cursor = ids[-1]
+            rows = sql.events(cursor, ids)
+        if len(rows) < len(ids):
+            # Queued, but the event is gone (its partition dropped, or deleted by hand): nothing
+            # left to process, so off the queue, or every sweep would read it again.
+            found = {row[0] for row in rows}
+            gone = [i for i in ids if i not in found]
+            log.warning(
+                "%d queued event(s) of %s no longer stored; taken off the queue", len(gone), self.node
+            )
+            dequeue(self.node, gone)
+        if not rows:
+            return self.pending()
+        with connection.cursor() as cursor:
             return sql.stored_events(cursor, rows, self.node)
 
     def urgent_pending(self) -> list[StoredEvent]:
@@ -123,9 +137,8 @@ class RulesConsumer:
             if not found:
                 return []
             self._lane_cursor = max(row[0] for row in found)
-            wanted = [
-                row[0] for row in found if row[1] is None and row[3] == self.node and _urgent_text(row[2])
-            ]
+            urgent = sorted(row[0] for row in found if row[2] == self.node and _urgent_text(row[1]))
+            wanted = sorted(sql.still_queued(cursor, self.node, urgent)) if urgent else []
             if not wanted:
                 return []
             cursor.execute(sql.by_ids(len(wanted)), wanted)
@@ -187,6 +200,32 @@ class RulesConsumer:
         }
 
 
+def dequeue(node: str, ids: list[int]) -> None:
+    """Take events off the rules queue: they are processed (decision 0132). One DELETE per 900 ids
+    on SQLite, one with an array parameter on PostgreSQL."""
+    from django.db import connection
+
+    from pingantong.devices.models import UnprocessedEvent
+
+    if not ids:
+        return
+    table = UnprocessedEvent._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f'DELETE FROM "{table}" WHERE "gateway_node" = %s AND "event_id" = ANY(%s::bigint[])',  # noqa: S608 - table name from model meta, values bound
+                [node, pgarray.int_array(ids)],
+            )
+            return
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f'DELETE FROM "{table}" WHERE "gateway_node" = %s AND "event_id" IN ({marks})',  # noqa: S608 - table name from model meta, values bound
+                [node, *chunk],
+            )
+
+
 def _urgent_text(alarms: Any) -> bool:
     """The alarms column as the database returns it (JSON text; a list from a driver that decodes)."""
     if isinstance(alarms, str):
@@ -215,7 +254,7 @@ class _Sql:
     def __init__(self) -> None:
         from django.db import connection
 
-        from pingantong.devices.models import Device, DeviceEventRecord
+        from pingantong.devices.models import Device, DeviceEventRecord, UnprocessedEvent
 
         table = DeviceEventRecord._meta.db_table
         meta = DeviceEventRecord._meta
@@ -231,15 +270,20 @@ class _Sql:
             for c in EVENT_COLUMNS
         )
         node = _column(meta, "gateway_node")
+        queue = UnprocessedEvent._meta.db_table
         self._select = f'SELECT {cols} FROM "{table}" '  # noqa: S608 - names from model meta, values bound
-        self.pending = (
-            self._select
-            + f'WHERE "{node}" = %s AND "processed_at" IS NULL AND "id" > %s ORDER BY "id" LIMIT %s'
+        # The queue in id order (its primary key), then the events by id: a range of ids when the
+        # queued ids are about contiguous (the usual batch), else the ids themselves.
+        self.queued = (
+            f'SELECT "event_id" FROM "{queue}" '  # noqa: S608 - names from model meta, values bound
+            'WHERE "gateway_node" = %s AND "event_id" > %s ORDER BY "event_id" LIMIT %s'
         )
+        self.id_range = self._select + 'WHERE "id" >= %s AND "id" <= %s ORDER BY "id"'
+        self.queued_among = f'SELECT "event_id" FROM "{queue}" WHERE "gateway_node" = %s AND "event_id" IN '  # noqa: S608 - names from model meta, values bound
         # `kind = 'alarm'` literally, so that the partial index on alarm rows is used; the node is
-        # compared here, not in SQL, or SQLite prefers the node's index (all its unprocessed rows).
+        # compared here, not in SQL, or SQLite prefers the node's index.
         self.alarm_rows = (
-            f'SELECT "id", "processed_at", "alarms", "{node}" FROM "{table}" '  # noqa: S608 - names from model meta, values bound
+            f'SELECT "id", "alarms", "{node}" FROM "{table}" '  # noqa: S608 - names from model meta, values bound
             'WHERE "kind" = \'alarm\' AND "received_at" >= %s AND "id" > %s'
         )
         device = Device._meta
@@ -259,6 +303,27 @@ class _Sql:
 
     def by_ids(self, count: int) -> str:
         return self._select + 'WHERE "id" IN (' + ", ".join(["%s"] * count) + ') ORDER BY "id"'
+
+    def events(self, cursor: Any, ids: list[int]) -> list[tuple]:
+        """The event rows of `ids` (sorted), oldest first."""
+        if ids[-1] - ids[0] < 2 * len(ids):
+            wanted = set(ids)
+            cursor.execute(self.id_range, [ids[0], ids[-1]])
+            return [row for row in cursor.fetchall() if row[0] in wanted]
+        rows: list[tuple] = []
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            cursor.execute(self.by_ids(len(chunk)), chunk)
+            rows.extend(cursor.fetchall())
+        return rows
+
+    def still_queued(self, cursor: Any, node: str, ids: list[int]) -> set[int]:
+        out: set[int] = set()
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            cursor.execute(self.queued_among + "(" + ", ".join(["%s"] * len(chunk)) + ")", [node, *chunk])
+            out.update(row[0] for row in cursor.fetchall())
+        return out
 
     def devices(self, cursor: Any, pks: Iterable[int]) -> dict[int, DeviceRef]:
         wanted = sorted(pks)

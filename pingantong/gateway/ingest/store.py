@@ -117,6 +117,8 @@ VITALS_COLUMNS = (
     "body_temp_c",
 )
 SENSOR_COLUMNS = ("device_id", "recorded_at", "received_at", "event_id", "state", "alarms")
+QUEUE_COLUMNS = ("gateway_node", "event_id")
+"""`UnprocessedEvent`: every stored event waits there for the rules stage (decision 0132)."""
 
 
 SQLITE_MAX_VARIABLES = 32_000  # SQLite >= 3.32 allows 32,766 bound parameters per statement
@@ -304,6 +306,7 @@ def write_prepared(batch: PreparedBatch, node: str) -> tuple[list[Stored], list[
         RawFrame,
         SensorRecord,
         UnknownDeviceInbox,
+        UnprocessedEvent,
         VitalsRecord,
     )
 
@@ -330,6 +333,7 @@ def write_prepared(batch: PreparedBatch, node: str) -> tuple[list[Stored], list[
         _insert(cursor, PositionRecord._meta.db_table, POSITION_COLUMNS, positions)
         _insert(cursor, VitalsRecord._meta.db_table, VITALS_COLUMNS, vitals)
         _insert(cursor, SensorRecord._meta.db_table, SENSOR_COLUMNS, sensors)
+        _insert(cursor, UnprocessedEvent._meta.db_table, QUEUE_COLUMNS, [(node, i) for i in event_ids])
         _update_inbox(UnknownDeviceInbox, frames, raw_ids, batch.devices)
     stored = [
         Stored(raw_id, ids, device_pk)

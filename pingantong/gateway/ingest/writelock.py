@@ -2,7 +2,7 @@
 
 SQLite allows one writer. A connection that finds the lock taken waits in SQLite's busy handler,
 which *sleeps* in steps of up to 100 ms and retries: the ingest writer (storing a batch that ends
-in ACKs), the rules stage (device state, life signs, alarms, `processed_at`) and the connection
+in ACKs), the rules stage (device state, life signs, alarms, the rules queue) and the connection
 bookkeeping of the registry then hand the lock to one another with tens of milliseconds lost at
 each turn — at 10,000 messages/s that was most of the store's time, and an SOS waited behind it.
 

@@ -139,3 +139,31 @@ def durable_before_ack(ingestor: Any, stored: Any, match: Any) -> bool:
     """An urgent frame just acknowledged is in the urgent journal (an event for which `match(event)`
     is true) or already in the database (the queryset `stored` finds it)."""
     return any(match(e) for e in journal_events(ingestor)) or stored.exists()
+
+
+def queued(node: str | None = None) -> list[int]:
+    """Ids of the events still on the rules queue (decision 0132), of one node or of all."""
+    from pingantong.devices.models import UnprocessedEvent
+
+    rows = UnprocessedEvent.objects.all()
+    if node is not None:
+        rows = rows.filter(gateway_node=node)
+    return sorted(rows.values_list("event_id", flat=True))
+
+
+def is_processed(event_id: int) -> bool:
+    from pingantong.devices.models import UnprocessedEvent
+
+    return not UnprocessedEvent.objects.filter(event_id=event_id).exists()
+
+
+def requeue(events: Any) -> int:
+    """Put stored events back on the rules queue, as if never processed."""
+    from pingantong.devices.models import UnprocessedEvent
+
+    rows = [
+        UnprocessedEvent(gateway_node=node, event_id=pk)
+        for pk, node in events.values_list("pk", "gateway_node")
+    ]
+    UnprocessedEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

@@ -124,7 +124,7 @@ import psycopg
 from django.utils import timezone
 from pingantong.alarms.models import Alarm
 from pingantong.devices.actions import register_device
-from pingantong.devices.models import DeviceEventRecord, DeviceState, LifeSign
+from pingantong.devices.models import DeviceState, LifeSign, UnprocessedEvent
 from pingantong.gateway.events import DeviceEvent
 from pingantong.gateway.ingest import FrameIn, store_batch
 from pingantong.gateway.ingest.consumer import RulesConsumer
@@ -173,7 +173,7 @@ out.update(
         "device_id", "battery_pct", "signal_pct", "last_life_sign_source")),
     life_signs=LifeSign.objects.filter(device_id__in=[first, second], source="sos").count(),
     alarms=Alarm.objects.filter(device_id__in=[first, second], alarm_type="sos").count(),
-    unprocessed=DeviceEventRecord.objects.filter(gateway_node=NODE, processed_at__isnull=True).count(),
+    unprocessed=UnprocessedEvent.objects.filter(gateway_node=NODE).count(),
     first=first,
 )
 print(json.dumps(out, default=list))

@@ -15,7 +15,7 @@ from pingantong.devices.models import Device, DeviceEventRecord, DeviceState
 from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.ingest import FrameIn, store_batch
 from pingantong.gateway.ingest.consumer import RulesConsumer
-from pingantong.gateway.tests.gwtools import ensure_reference_data
+from pingantong.gateway.tests.gwtools import ensure_reference_data, queued, requeue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,11 +55,11 @@ def _statements_for(count: int, node: str) -> int:
     store_batch(frames, node)
     consumer = RulesConsumer(node, batch=1000)
     consumer.run_once()  # the first batch of a process also loads modules: not counted
-    DeviceEventRecord.objects.filter(gateway_node=node).update(processed_at=None)
+    requeue(DeviceEventRecord.objects.filter(gateway_node=node))
     consumer = RulesConsumer(node, batch=1000)
     with CaptureQueriesContext(connection) as queries:
         assert consumer.run_once() == count
-    assert not DeviceEventRecord.objects.filter(gateway_node=node, processed_at__isnull=True).exists()
+    assert not queued(node)
     return len(queries.captured_queries)
 
 
@@ -75,10 +75,10 @@ def test_the_rules_consumer_keeps_its_connection_across_batches():
     time: ~7 % of the rules process's time."""
     _statements_for(5, "cost-c")
     consumer = RulesConsumer("cost-c")
-    DeviceEventRecord.objects.filter(gateway_node="cost-c").update(processed_at=None)
+    requeue(DeviceEventRecord.objects.filter(gateway_node="cost-c"))
     consumer.run_once()
     first = connection.connection
-    DeviceEventRecord.objects.filter(gateway_node="cost-c").update(processed_at=None)
+    requeue(DeviceEventRecord.objects.filter(gateway_node="cost-c"))
     consumer.run_once()
     assert first is not None and connection.connection is first
 

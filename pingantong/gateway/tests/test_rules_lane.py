@@ -12,13 +12,13 @@ import pytest
 from pingantong.alarms.choices import DEFAULT_PRIORITY
 from pingantong.alarms.models import Alarm
 from pingantong.devices.actions import register_device
-from pingantong.devices.models import DeviceEventRecord, DeviceState, LifeSign
+from pingantong.devices.models import DeviceState, LifeSign, UnprocessedEvent
 from pingantong.gateway import pipeline
 from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.ingest import FrameIn, store_batch
 from pingantong.gateway.ingest.consumer import RulesConsumer
 from pingantong.gateway.pipeline import RulesEngine, StoredEvent
-from pingantong.gateway.tests.gwtools import ensure_reference_data
+from pingantong.gateway.tests.gwtools import ensure_reference_data, is_processed, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,7 +81,7 @@ def _backlog() -> tuple[list[StoredEvent], list[StoredEvent]]:
 
 
 def _unprocessed() -> int:
-    return DeviceEventRecord.objects.filter(gateway_node=NODE, processed_at__isnull=True).count()
+    return len(queued(NODE))
 
 
 def _assert_sos_state_kept() -> None:
@@ -123,7 +123,7 @@ def test_the_rules_process_raises_an_sos_ahead_of_thousands_of_older_events(seen
 
     alarm = Alarm.objects.get(device__identity=SOS_ID)
     assert alarm.alarm_type == "sos" and alarm.source_event_ids == [str(sos_id)]
-    assert DeviceEventRecord.objects.get(pk=sos_id).processed_at is not None
+    assert is_processed(sos_id)
     assert _unprocessed() == BACKLOG - 250, "the backlog is still waiting behind the SOS"
     assert seen.ids[0] == sos_id, "the SOS ran first"
     _assert_sos_state_kept()
@@ -217,7 +217,7 @@ def test_an_sos_the_lane_could_not_run_is_left_to_the_rules_thread(seen):
     register_device(protocol="watch", identity=SOS_ID, device_type="watch")
     _stored, sos = store_batch([_sos(SOS_ID)], NODE)
     engine = RulesEngine()
-    marking = f'UPDATE "{DeviceEventRecord._meta.db_table}" SET "processed_at"'
+    marking = f'DELETE FROM "{UnprocessedEvent._meta.db_table}"'
 
     def fail_marking(execute, sql, params, many, context):
         if sql.startswith(marking):

@@ -13,12 +13,12 @@ from django.db import DatabaseError, connection
 
 from pingantong.alarms.models import Alarm
 from pingantong.devices.actions import register_device
-from pingantong.devices.models import DeviceEventRecord, DeviceState, LifeSign
+from pingantong.devices.models import DeviceState, LifeSign
 from pingantong.gateway import pipeline
 from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.ingest import FrameIn, store_batch
 from pingantong.gateway.ingest.consumer import RulesConsumer
-from pingantong.gateway.tests.gwtools import ensure_reference_data
+from pingantong.gateway.tests.gwtools import ensure_reference_data, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,11 +62,7 @@ def _frame(identity: str, *, alarms: list[str], minutes_ago: int) -> FrameIn:
 
 
 def _unprocessed() -> list[int]:
-    return list(
-        DeviceEventRecord.objects.filter(gateway_node=NODE, processed_at__isnull=True).values_list(
-            "pk", flat=True
-        )
-    )
+    return queued(NODE)
 
 
 def test_an_sos_whose_alarm_failed_stays_unprocessed_and_is_raised_when_the_database_recovers():

@@ -20,7 +20,9 @@ from pingantong.gateway.ingest.consumer import RulesConsumer
 from pingantong.gateway.tests.gwtools import (
     Terminal,
     ensure_reference_data,
+    is_processed,
     jt808_position,
+    queued,
     running_gateway,
 )
 
@@ -77,10 +79,73 @@ def test_consumer_runs_committed_events_in_order_once_and_resumes_after_a_crash(
     for identity in ("71", "72"):
         steps = [s for d, s, _ in seen if d == identity]
         assert steps == sorted(steps) and len(steps) == (8 if identity == "71" else 4)
-    assert not DeviceEventRecord.objects.filter(gateway_node="node-r", processed_at__isnull=True).exists()
-    assert DeviceEventRecord.objects.get(gateway_node="other-node").processed_at is None
+    assert not queued("node-r")
+    assert queued("other-node") == [DeviceEventRecord.objects.get(gateway_node="other-node").pk]
     # The real rules ran too: the device state holds the last steps, in order.
     assert DeviceState.objects.get(device__identity="71").steps == 8
+
+
+class _Recorder:
+    """A rule that records the ids of the events the engine ran."""
+
+    __name__ = "recorder"
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+
+    def __call__(self, event, ctx):
+        self.ids.append(ctx.event_id)
+        return []
+
+
+def test_each_stored_event_is_queued_for_the_rules_in_its_own_transaction_and_dequeued_once_run():
+    """Decision 0132: the rules queue, not a mark on the event row."""
+    register_device(protocol="watch", identity="74", device_type="watch")
+    _stored, handed = store_batch([_heartbeat("74", n) for n in range(1, 4)], "node-q")
+    ids = [item.event_id for item in handed]
+    assert queued("node-q") == ids, "every stored event waits on the queue of its node"
+    assert RulesConsumer("node-q").run_until_empty() == 3
+    assert queued() == [] and all(is_processed(i) for i in ids)
+
+
+def test_the_consumer_reads_scattered_queued_events_exactly_and_in_order():
+    """After a restart the queue can hold a few old events far apart (a failed applier's) beside
+    new ones: the consumer reads a range of ids only where the queued ids are close together, and
+    never runs an event in that range that is not queued."""
+    from pingantong.gateway.tests.gwtools import requeue
+
+    register_device(protocol="watch", identity="75", device_type="watch")
+    _stored, handed = store_batch([_heartbeat("75", n) for n in range(1, 21)], "node-g")
+    ids = [item.event_id for item in handed]
+    assert RulesConsumer("node-g").run_until_empty() == 20
+    recorder = _Recorder()
+    pipeline.register_rule(recorder)
+    try:
+        close = [ids[0], ids[2], ids[4]]  # a range of 5 ids holds them: read by range, 2 skipped
+        requeue(DeviceEventRecord.objects.filter(pk__in=close))
+        assert RulesConsumer("node-g").run_until_empty() == 3
+        assert recorder.ids == close
+        recorder.ids.clear()
+        apart = [ids[0], ids[19]]  # 20 ids apart: read by id
+        requeue(DeviceEventRecord.objects.filter(pk__in=apart))
+        assert RulesConsumer("node-g").run_until_empty() == 2
+        assert recorder.ids == apart
+    finally:
+        pipeline.unregister(recorder)
+    assert queued("node-g") == []
+
+
+def test_a_queued_event_no_longer_stored_is_taken_off_the_queue_and_the_rest_still_run(caplog):
+    """A partition dropped under a node that never came back leaves queue rows without events."""
+    register_device(protocol="watch", identity="76", device_type="watch")
+    _stored, handed = store_batch([_heartbeat("76", n) for n in range(1, 4)], "node-x")
+    ids = [item.event_id for item in handed]
+    DeviceEventRecord.objects.filter(pk=ids[0]).delete()
+    consumer = RulesConsumer("node-x", batch=1)  # the first batch holds only the missing event
+    assert consumer.run_until_empty() == 2
+    assert queued("node-x") == []
+    assert any("no longer stored" in r.getMessage() for r in caplog.records)
+    assert DeviceState.objects.get(device__identity="76").steps == 3
 
 
 PHONE = bytes.fromhex("013912340071")
@@ -92,7 +157,7 @@ def _position(serial: int, *, sos: bool = False) -> bytes:
 
 def _wait_processed(deadline_s: float = 60.0) -> None:
     deadline = time.monotonic() + deadline_s
-    while DeviceEventRecord.objects.filter(processed_at__isnull=True).exists():
+    while queued():
         assert time.monotonic() < deadline, "the rules process did not catch up"
         time.sleep(0.1)
 
@@ -111,7 +176,7 @@ def test_gateway_with_a_rules_process_acks_stored_frames_and_the_process_applies
         term.send(_position(4, sos=True))
         term.read_frame_7e()
         lt.run(gateway.ingestor.drain_rules(), timeout=120)
-        assert not DeviceEventRecord.objects.filter(processed_at__isnull=True).exists()
+        assert not queued()
         state = DeviceState.objects.get(device=device)
         assert state.last_message_at is not None and state.latitude == pytest.approx(26.263406)
         assert LifeSign.objects.filter(device=device, source="sos").count() == 1
@@ -160,5 +225,5 @@ def test_ingestor_in_process_mode_drains_on_stop():
         await ingestor.stop()  # the process runs what was committed before it exits
 
     asyncio.run(scenario())
-    assert DeviceEventRecord.objects.get(gateway_node="node-s").processed_at is not None
+    assert is_processed(DeviceEventRecord.objects.get(gateway_node="node-s").pk)
     assert DeviceState.objects.get(device__identity="73").steps == 5

@@ -25,6 +25,7 @@ from pingantong.gateway.ingest.writerproc import EVENT_FIELDS, POSITION_FIELDS, 
 from pingantong.gateway.tests.gwtools import (
     Terminal,
     ensure_reference_data,
+    is_processed,
     journal_events,
     jt808_position,
     running_gateway,
@@ -140,7 +141,7 @@ def test_entries_gateways_that_died_left_are_stored_once_at_start():
         assert DeviceEventRecord.objects.filter(device=device, serial=serial).count() == 1, "never twice"
     assert RawFrame.objects.filter(device=device).count() == 3
     replayed = DeviceEventRecord.objects.get(device=device, serial=7)
-    assert replayed.processed_at is not None, "the rules stage ran the replayed SOS"
+    assert is_processed(replayed.pk), "the rules stage ran the replayed SOS"
 
 
 def test_each_gateway_owns_its_own_journal_and_adopts_only_the_dead_ones(tmp_path):

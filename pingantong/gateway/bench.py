@@ -426,6 +426,34 @@ def _stat_cpu(path: str) -> float:
         return 0.0
 
 
+def _database_server_cpu() -> float | None:
+    """CPU seconds of the PostgreSQL server's processes on this machine (backends, WAL writer,
+    checkpointer, autovacuum); None on SQLite (in the gateway's own processes) or a remote server.
+    A backend that exits in between takes its seconds with it: the gateway's connections do not."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or connection.settings_dict.get("HOST") not in (
+        "",
+        "127.0.0.1",
+        "localhost",
+        "::1",
+    ):
+        return None
+    total = 0.0
+    with contextlib.suppress(OSError):
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/comm") as fh:
+                    if fh.read().strip() != "postgres":
+                        continue
+            except OSError:
+                continue
+            total += _stat_cpu(f"/proc/{pid}/stat")
+    return total
+
+
 def _process_cpu(pid: int | None) -> float:
     """CPU seconds of another process (the ingest writer process); 0 if none."""
     return 0.0 if pid is None else _stat_cpu(f"/proc/{pid}/stat")
@@ -580,7 +608,9 @@ async def _run(scale: float) -> dict[str, Any]:
         # With PINGANTONG_GATEWAY_WRITER=process the writer's CPU is the gateway's too (decision 0125).
         threads_before["ingest-writer-process"] = _process_cpu(_writer_pid(gateway))
         machine_before = _machine_cpu()
+        server_before = await loop.run_in_executor(None, _database_server_cpu)
         load = await _load(ports["jt808"], connections, sos, duration, interval)
+        server_after = await loop.run_in_executor(None, _database_server_cpu)
         machine_after = _machine_cpu()
         machine_busy = (machine_after[0] - machine_before[0]) / max(1.0, machine_after[1] - machine_before[1])
         threads_after = _thread_cpu()
@@ -588,6 +618,11 @@ async def _run(scale: float) -> dict[str, Any]:
         cpu_load = _cpu_seconds() - cpu_before
         cpu_load += threads_after["ingest-writer-process"] - threads_before["ingest-writer-process"]
         stored_load = gateway.ingestor.metrics.frames_stored - stored_before
+        server_us = (
+            round((server_after - server_before) / max(1, stored_load) * 1e6, 1)
+            if server_before is not None and server_after is not None
+            else None
+        )
         per_thread_us = {
             name: round((seconds - threads_before.get(name, 0.0)) / max(1, stored_load) * 1e6, 1)
             for name, seconds in threads_after.items()
@@ -650,6 +685,12 @@ async def _run(scale: float) -> dict[str, Any]:
             },
             {"name": "rules stage behind at the end", "value": round(rules_lag, 2), "unit": "s"},
             {
+                "name": "rules process CPU per event",
+                "value": ingest.get("rules_cpu_us_per_event"),
+                "unit": "µs",
+            },
+            {"name": "database server CPU per message (PostgreSQL here)", "value": server_us, "unit": "µs"},
+            {
                 "name": "load generator CPU per message",
                 "value": load["generator_cpu_us_per_message"],
                 "unit": "µs",
@@ -672,6 +713,7 @@ async def _run(scale: float) -> dict[str, Any]:
         "gateway_cpu_s": cpu_load,
         "gateway_cpu_us_per_message_by_thread": per_thread_us,
         "machine_busy_during_load": round(machine_busy, 3),
+        "database_server_cpu_us_per_message": server_us,
         "database": connection.vendor,
         "cpus": len(os.sched_getaffinity(0)),
         "loadavg": os.getloadavg(),

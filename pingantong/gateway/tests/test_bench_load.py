@@ -28,3 +28,21 @@ def test_reporting_terminals_start_over_one_interval():
     delays = start_delays([False] * 1000, 1.0, 2.0, 0.0)
     assert min(delays) == 0.0 and max(delays) == 0.99
     assert len({round(d, 2) for d in delays}) == 100  # a hundred start times, not one
+
+
+def test_the_database_servers_cpu_is_read_on_a_local_postgresql_and_not_claimed_on_sqlite(db):
+    """The figure 'database server CPU per message' (decision 0132): the server's processes on this
+    machine do work for a query; SQLite runs inside the gateway's processes, so no figure."""
+    from django.db import connection
+
+    from pingantong.gateway.bench import _database_server_cpu
+
+    before = _database_server_cpu()
+    if connection.vendor != "postgresql":
+        assert before is None
+        return
+    assert before is not None and before > 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM generate_series(1, 3000000)")
+    after = _database_server_cpu()
+    assert after is not None and after > before

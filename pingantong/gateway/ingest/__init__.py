@@ -277,6 +277,7 @@ class Ingestor:
         return self._writer
 
     async def start(self) -> None:
+        dbconn.random_page_cost()  # a wrong value fails here, not in each child (decision 0133)
         if self.rules_mode == "process" and self.rules_process is None:
             self.rules_process = RulesProcess(self.node)
             await asyncio.get_running_loop().run_in_executor(None, self.rules_process.start)

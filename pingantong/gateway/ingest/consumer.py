@@ -418,7 +418,10 @@ def set_up_child(database: dict[str, Any], settings_module: str, debug: bool) ->
     from django.db import connections
 
     from pingantong.gateway.gctune import set_switch_interval, tune_gc_for_gateway
-    from pingantong.gateway.ingest.dbconn import leave_checkpoints_to_the_parent_gateway
+    from pingantong.gateway.ingest.dbconn import (
+        leave_checkpoints_to_the_parent_gateway,
+        price_index_lookups_for_solid_state,
+    )
 
     tune_gc_for_gateway()  # Django's heap frozen, young collections rare (decision 0120)
     # On PostgreSQL the writer process stores an SOS from a thread of its own beside the batch
@@ -433,6 +436,7 @@ def set_up_child(database: dict[str, Any], settings_module: str, debug: bool) ->
     connections.close_all()
     _never_log_queries(connections["default"])
     leave_checkpoints_to_the_parent_gateway()  # SQLite: the gateway's checkpointer (decision 0120)
+    price_index_lookups_for_solid_state()  # PostgreSQL: look the batch's devices up by key (decision 0133)
 
 
 def _serve(

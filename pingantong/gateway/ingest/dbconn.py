@@ -11,8 +11,10 @@ query opens a fresh one.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections
 from django.db.backends.signals import connection_created
 
@@ -75,3 +77,50 @@ def _watch_connections() -> None:
     for conn in connections.all(initialized_only=True):
         if conn.connection is not None:
             _no_autocheckpoint(None, conn)
+
+
+# --- PostgreSQL: the planner's price of an index look-up ----------------------------------------
+#
+# The rules stage and the writer look up a batch's devices by key (`device_id = ANY(…)`, an
+# UPDATE joined to `unnest(…)`): about 500 of the 10,000 rows of the benchmark's registry. With
+# PostgreSQL's default `random_page_cost` (4, priced for spinning disks) the planner chose to scan
+# the whole device and device-state tables for each batch (~30 scans a second at 5,000 messages a
+# second, with the state table's dead row versions), where the rows sit in shared buffers. 1.1 is
+# the value commonly set for solid-state storage; these processes' sessions use it (decision 0133).
+
+DEFAULT_RANDOM_PAGE_COST = "1.1"
+
+
+def random_page_cost() -> str:
+    """`PINGANTONG_GATEWAY_PG_RANDOM_PAGE_COST`: the value, or "" to leave the server's."""
+    value = os.environ.get("PINGANTONG_GATEWAY_PG_RANDOM_PAGE_COST", DEFAULT_RANDOM_PAGE_COST).strip()
+    if value:
+        try:
+            if float(value) <= 0:
+                raise ValueError(value)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"PINGANTONG_GATEWAY_PG_RANDOM_PAGE_COST={value!r}: a positive number (PostgreSQL's "
+                "random_page_cost), or empty to leave the server's"
+            ) from None
+    return value
+
+
+def _planner_costs(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor == "postgresql" and _page_cost:
+        with connection.connection.cursor() as cursor:
+            cursor.execute(f"SET random_page_cost = {float(_page_cost)}")
+
+
+_page_cost = ""
+
+
+def price_index_lookups_for_solid_state() -> None:
+    """In a gateway's writer or rules process: PostgreSQL sessions opened from now on (and the open
+    ones) use `random_page_cost()`."""
+    global _page_cost
+    _page_cost = random_page_cost()
+    connection_created.connect(_planner_costs, dispatch_uid="pingantong-gateway-planner")
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _planner_costs(None, conn)

@@ -437,11 +437,10 @@ class RulesEngine:
     def _run(self, items: list[StoredEvent], *, in_order: bool) -> list[Decision]:
         decisions: list[Decision] = []
         origins: list[int] = []
-        ids: list[int] = []
         rules = list(_RULES)
         token = _BATCH.set((items, {}))
         try:
-            self._evaluate(items, rules, decisions, origins, ids, in_order=in_order)
+            self._evaluate(items, rules, decisions, origins, in_order=in_order)
         finally:
             _BATCH.reset(token)
         from pingantong.gateway.ingest.writelock import writer_turn
@@ -461,12 +460,10 @@ class RulesEngine:
         rules: list[Rule],
         decisions: list[Decision],
         origins: list[int],
-        ids: list[int],
         *,
         in_order: bool,
     ) -> None:
         for item in items:
-            ids.append(item.event_id)
             ctx = self._context(item)
             for rule in rules:
                 try:

@@ -30,7 +30,7 @@ import os
 import select
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,25 +100,25 @@ class RulesConsumer:
             self._cursor = 0
             self._swept_at = time.monotonic()
         with connection.cursor() as cursor:
-            cursor.execute(sql.queued, [self.node, self._cursor, self.batch])
-            ids = [row[0] for row in cursor.fetchall()]
-            if not ids:
-                return []
-            self._cursor = ids[-1]
-            rows = sql.events(cursor, ids)
-        if len(rows) < len(ids):
-            # Queued, but the event is gone (its partition dropped, or deleted by hand): nothing
-            # left to process, so off the queue, or every sweep would read it again.
-            found = {row[0] for row in rows}
-            gone = [i for i in ids if i not in found]
-            log.warning(
-                "%d queued event(s) of %s no longer stored; taken off the queue", len(gone), self.node
-            )
-            dequeue(self.node, gone)
-        if not rows:
-            return self.pending()
-        with connection.cursor() as cursor:
-            return sql.stored_events(cursor, rows, self.node)
+            while True:
+                cursor.execute(sql.queued, [self.node, self._cursor, self.batch])
+                ids = [row[0] for row in cursor.fetchall()]
+                if not ids:
+                    return []
+                self._cursor = ids[-1]
+                rows = sql.events(cursor, ids)
+                if len(rows) < len(ids):
+                    self._drop_gone(ids, rows)
+                if rows:
+                    return sql.stored_events(cursor, rows, self.node)
+
+    def _drop_gone(self, ids: list[int], rows: list[tuple]) -> None:
+        """Queued, but the event is gone (its partition dropped, or deleted by hand): nothing left to
+        process, so off the queue, or every sweep would read it again."""
+        found = {row[0] for row in rows}
+        gone = [i for i in ids if i not in found]
+        log.warning("%d queued event(s) of %s no longer stored; taken off the queue", len(gone), self.node)
+        dequeue(self.node, gone)
 
     def urgent_pending(self) -> list[StoredEvent]:
         """This node's unprocessed events with an urgent alarm (`pipeline.is_urgent`) committed
@@ -137,7 +137,7 @@ class RulesConsumer:
             if not found:
                 return []
             self._lane_cursor = max(row[0] for row in found)
-            urgent = sorted(row[0] for row in found if row[2] == self.node and _urgent_text(row[1]))
+            urgent = [row[0] for row in found if row[2] == self.node and _urgent_text(row[1])]
             wanted = sorted(sql.still_queued(cursor, self.node, urgent)) if urgent else []
             if not wanted:
                 return []
@@ -209,21 +209,21 @@ def dequeue(node: str, ids: list[int]) -> None:
 
     if not ids:
         return
-    table = UnprocessedEvent._meta.db_table
+    delete = f'DELETE FROM "{UnprocessedEvent._meta.db_table}" WHERE "gateway_node" = %s AND "event_id" '  # noqa: S608 - table name from model meta, values bound
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                f'DELETE FROM "{table}" WHERE "gateway_node" = %s AND "event_id" = ANY(%s::bigint[])',  # noqa: S608 - table name from model meta, values bound
-                [node, pgarray.int_array(ids)],
-            )
+            cursor.execute(delete + "= ANY(%s::bigint[])", [node, pgarray.int_array(ids)])
             return
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f'DELETE FROM "{table}" WHERE "gateway_node" = %s AND "event_id" IN ({marks})',  # noqa: S608 - table name from model meta, values bound
-                [node, *chunk],
-            )
+        for chunk, marks in _in_chunks(ids):
+            cursor.execute(delete + f"IN ({marks})", [node, *chunk])
+
+
+def _in_chunks(values: list[int]) -> Iterator[tuple[list[int], str]]:
+    """`values` in chunks of 900 with their "%s, %s, …" placeholders: SQLite's older builds allow
+    999 bound parameters in one statement."""
+    for start in range(0, len(values), 900):
+        chunk = values[start : start + 900]
+        yield chunk, ", ".join(["%s"] * len(chunk))
 
 
 def _urgent_text(alarms: Any) -> bool:
@@ -311,17 +311,15 @@ class _Sql:
             cursor.execute(self.id_range, [ids[0], ids[-1]])
             return [row for row in cursor.fetchall() if row[0] in wanted]
         rows: list[tuple] = []
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
+        for chunk, _marks in _in_chunks(ids):
             cursor.execute(self.by_ids(len(chunk)), chunk)
             rows.extend(cursor.fetchall())
         return rows
 
     def still_queued(self, cursor: Any, node: str, ids: list[int]) -> set[int]:
         out: set[int] = set()
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            cursor.execute(self.queued_among + "(" + ", ".join(["%s"] * len(chunk)) + ")", [node, *chunk])
+        for chunk, marks in _in_chunks(ids):
+            cursor.execute(self.queued_among + f"({marks})", [node, *chunk])
             out.update(row[0] for row in cursor.fetchall())
         return out
 
@@ -330,8 +328,7 @@ class _Sql:
         out: dict[int, DeviceRef] = {}
         statements: list[tuple[str, list[Any]]]
         if self.sqlite:
-            chunks = [wanted[start : start + 900] for start in range(0, len(wanted), 900)]
-            statements = [(self._devices + "(" + ", ".join(["%s"] * len(c)) + ")", c) for c in chunks]
+            statements = [(self._devices + f"({marks})", chunk) for chunk, marks in _in_chunks(wanted)]
         else:  # one array parameter
             statements = (
                 [(self._devices.removesuffix(" IN ") + " = ANY(%s::bigint[])", [pgarray.int_array(wanted)])]

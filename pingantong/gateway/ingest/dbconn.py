@@ -106,13 +106,13 @@ def random_page_cost() -> str:
     return value
 
 
+_page_cost = ""  # the value this process's sessions set ("" = none), from `random_page_cost()`
+
+
 def _planner_costs(sender: Any, connection: Any, **kwargs: Any) -> None:
     if connection.vendor == "postgresql" and _page_cost:
         with connection.connection.cursor() as cursor:
             cursor.execute(f"SET random_page_cost = {float(_page_cost)}")
-
-
-_page_cost = ""
 
 
 def price_index_lookups_for_solid_state() -> None:

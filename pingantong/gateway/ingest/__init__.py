@@ -577,6 +577,7 @@ class Ingestor:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         leads = self._urgent_task is None  # urgent submissions lead the next batch (no writer process)
+        settling: asyncio.Task | None = None
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -593,8 +594,15 @@ class Ingestor:
                     item = self._pending.popleft()
                     batch.append(item)
                     count += len(item[0])
-                await self._store_and_settle(loop, self._writer, batch, urgent=False)
+                outcomes = await self._store(loop, self._writer, batch, urgent=False)
+                # The next batch is written while this one's ACKs go out (decision 0134): the
+                # writer is not left idle while the loop settles a thousand submissions.
+                if settling is not None:
+                    await settling
+                settling = asyncio.create_task(self._settle(batch, outcomes))
             if self._closing and not self._pending and not (self._urgent and leads):
+                if settling is not None:
+                    await settling
                 return
 
     async def _run_urgent(self) -> None:
@@ -633,11 +641,29 @@ class Ingestor:
         urgent: bool,
     ) -> None:
         """Store one batch in `pool`'s thread, then tell each submission its outcome."""
+        await self._settle(batch, await self._store(loop, pool, batch, urgent=urgent))
+
+    async def _store(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        pool: ThreadPoolExecutor | None,
+        batch: list[tuple[Sequence[FrameIn], Callable[..., None]]],
+        *,
+        urgent: bool,
+    ) -> list[list[Stored] | Exception]:
+        """Store one batch in `pool`'s thread: each submission's stored frames, or its failure."""
         groups = [group if type(group) is list else list(group) for group, _ in batch]
         try:
-            outcomes = await loop.run_in_executor(pool, self._write_groups, groups, urgent)
+            return await loop.run_in_executor(pool, self._write_groups, groups, urgent)
         except Exception as exc:  # the executor itself failed
-            outcomes = [exc] * len(batch)
+            return [exc] * len(batch)
+
+    async def _settle(
+        self,
+        batch: list[tuple[Sequence[FrameIn], Callable[..., None]]],
+        outcomes: list[list[Stored] | Exception],
+    ) -> None:
+        """Tell each submission of a stored batch its outcome (a listener then writes its ACK)."""
         frames_ok = 0
         for k, ((_group, done), outcome) in enumerate(zip(batch, outcomes, strict=True)):
             if k and not k % SETTLE_SLICE:

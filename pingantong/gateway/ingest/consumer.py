@@ -200,9 +200,17 @@ class RulesConsumer:
         }
 
 
+DEQUEUE_BY_KEY = 32
+"""PostgreSQL: up to this many ids are taken off the queue one primary key each (decision 0134)."""
+
+
 def dequeue(node: str, ids: list[int]) -> None:
     """Take events off the rules queue: they are processed (decision 0132). One DELETE per 900 ids
-    on SQLite, one with an array parameter on PostgreSQL."""
+    on SQLite. On PostgreSQL, a batch's ids with their range spelled out (decision 0134): the
+    queue's statistics are always stale (a table that is emptied as fast as it fills, analysed
+    when it was small), and with `event_id = ANY(array)` alone the planner read every entry of the
+    node's index, dead ones included, for each batch: 13 ms a DELETE at 10,000 events a second, a
+    quarter of the server's CPU. A few scattered ids (the priority lane's) are deleted by key."""
     from django.db import connection
 
     from pingantong.devices.models import UnprocessedEvent
@@ -212,7 +220,13 @@ def dequeue(node: str, ids: list[int]) -> None:
     delete = f'DELETE FROM "{UnprocessedEvent._meta.db_table}" WHERE "gateway_node" = %s AND "event_id" '  # noqa: S608 - table name from model meta, values bound
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(delete + "= ANY(%s::bigint[])", [node, pgarray.int_array(ids)])
+            if len(ids) <= DEQUEUE_BY_KEY:
+                cursor.executemany(delete + "= %s", [(node, i) for i in ids])
+                return
+            cursor.execute(
+                delete + '>= %s AND "event_id" <= %s AND "event_id" = ANY(%s::bigint[])',
+                [node, min(ids), max(ids), pgarray.int_array(ids)],
+            )
             return
         for chunk, marks in _in_chunks(ids):
             cursor.execute(delete + f"IN ({marks})", [node, *chunk])

@@ -72,11 +72,15 @@ def leave_checkpoints_to_the_parent_gateway() -> None:
 
 
 def _watch_connections() -> None:
-    """Apply `_no_autocheckpoint` to connections opened from now on, and to this thread's open ones."""
-    connection_created.connect(_no_autocheckpoint, dispatch_uid="pingantong-gateway-wal")
+    _on_every_connection(_no_autocheckpoint, "pingantong-gateway-wal")
+
+
+def _on_every_connection(handler: Any, uid: str) -> None:
+    """Apply `handler` to connections opened from now on, and to this thread's open ones."""
+    connection_created.connect(handler, dispatch_uid=uid)
     for conn in connections.all(initialized_only=True):
         if conn.connection is not None:
-            _no_autocheckpoint(None, conn)
+            handler(None, conn)
 
 
 # --- PostgreSQL: the planner's price of an index look-up ----------------------------------------
@@ -120,7 +124,4 @@ def price_index_lookups_for_solid_state() -> None:
     ones) use `random_page_cost()`."""
     global _page_cost
     _page_cost = random_page_cost()
-    connection_created.connect(_planner_costs, dispatch_uid="pingantong-gateway-planner")
-    for conn in connections.all(initialized_only=True):
-        if conn.connection is not None:
-            _planner_costs(None, conn)
+    _on_every_connection(_planner_costs, "pingantong-gateway-planner")

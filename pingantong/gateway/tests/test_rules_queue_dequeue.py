@@ -25,7 +25,7 @@ def test_a_batch_and_a_few_scattered_ids_are_dequeued_exactly():
     _queue("a", range(1, 2001))
     _queue("b", range(1, 2001))  # the same ids queued by another gateway node stay
     batch = list(range(101, 701))  # a batch: more than DEQUEUE_BY_KEY, about contiguous
-    batch.remove(300)  # the priority lane ran this one already (no longer queued)
+    batch.remove(300)  # inside the batch's range but not given (committed late): it must stay
     dequeue("a", batch)
     scattered = [5, 950, 1999]
     dequeue("a", scattered)

@@ -26,9 +26,9 @@ class CommandError(ValueError):
     """A command that cannot be queued (bad parameters, wrong protocol)."""
 
 
-from pingantong.devices.appliers import apply_device_state_updates, record_life_signs  # noqa: E402
+from pingantong.devices.appliers import apply_device_decisions  # noqa: E402
 
-__all__ = ["apply_device_state_updates", "record_life_signs"]
+__all__ = ["apply_device_decisions"]
 
 
 @transaction.atomic

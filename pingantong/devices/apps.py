@@ -15,8 +15,10 @@ class DevicesConfig(AppConfig):
         # The devices app keeps state and life signs; alarms and care register their own rules.
         pipeline.register_rule(rules.device_state_rule)
         pipeline.register_rule(rules.life_sign_rule)
-        pipeline.register_applier(pipeline.UpdateDeviceState, actions.apply_device_state_updates, batch=True)
-        pipeline.register_applier(pipeline.RecordLifeSign, actions.record_life_signs, batch=True)
+        # One applier for both: they write the same state rows, once each (decision 0135).
+        pipeline.register_applier(
+            (pipeline.UpdateDeviceState, pipeline.RecordLifeSign), actions.apply_device_decisions, batch=True
+        )
 
         # Registry changes (binding a device to a person, SIM numbers) and commands are audited (X2);
         # the telemetry tables are not: they are written thousands of times a second by the gateway.

@@ -13,7 +13,7 @@ named in its name; the SQL must cast the parameter (`%s::bigint[]`), as the text
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 
 def int_array(values: Sequence[int | None]) -> str:
@@ -30,9 +30,22 @@ def bool_array(values: Sequence[bool | None]) -> str:
     return "{" + ",".join("NULL" if v is None else ("t" if v else "f") for v in values) + "}"
 
 
-def timestamptz_array(values: Sequence[datetime | None]) -> str:
-    """Aware datetimes (naive ones would be read in the session's zone, UTC for Django)."""
-    return "{" + ",".join("NULL" if v is None else f'"{v}"' for v in values) + "}"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_us_array(values: Sequence[datetime | None]) -> str:
+    """Aware datetimes as microseconds since the epoch (`bigint[]`), read back with
+    `from_epoch_us`. Six times cheaper than their text form: formatting an aware datetime (its
+    zone's offset looked up each time) cost ~4 µs a value here, a sixth of the rules process's
+    CPU (decision 0135)."""
+    return "{" + ",".join("NULL" if v is None else str((v - _EPOCH) // _MICROSECOND) for v in values) + "}"
+
+
+def from_epoch_us(column: str) -> str:
+    """SQL: the timestamptz of a column of `epoch_us_array` values. Exact to the microsecond: a
+    double holds today's seconds to ~0.2 µs, and `to_timestamp` rounds to the microsecond."""
+    return f"to_timestamp({column}::float8 / 1000000)"
 
 
 def text_array(values: Sequence[str | None]) -> str:

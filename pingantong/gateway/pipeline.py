@@ -32,6 +32,7 @@ with alarms, and register an applier that calls `pingantong.alarms.actions.raise
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -299,10 +300,19 @@ def register_rule(fn: Rule) -> Rule:
     return fn
 
 
-def register_applier(decision_type: type[D], fn: Callable[..., None], *, batch: bool = False) -> None:
-    """Register how decisions of `decision_type` are applied; `batch=True` gets a list per batch."""
-    if not any(a.fn is fn for a in _APPLIERS[decision_type]):
-        _APPLIERS[decision_type].append(_Applier(fn, batch))
+def register_applier(
+    decision_type: type[D] | tuple[type[Decision], ...], fn: Callable[..., None], *, batch: bool = False
+) -> None:
+    """Register how decisions of `decision_type` are applied; `batch=True` gets a list per batch.
+
+    With a tuple of types, one applier takes the decisions of all of them (a batch applier gets
+    them in one list, in the order the rules made them) and applies them in one transaction:
+    the devices app's state and life signs, which write the same rows (decision 0135)."""
+    types = decision_type if isinstance(decision_type, tuple) else (decision_type,)
+    applier = next((a for t in types for a in _APPLIERS[t] if a.fn is fn), None) or _Applier(fn, batch)
+    for t in types:
+        if applier not in _APPLIERS[t]:
+            _APPLIERS[t].append(applier)
 
 
 def registered_rules() -> list[Rule]:
@@ -445,13 +455,19 @@ class RulesEngine:
             _BATCH.reset(token)
         from pingantong.gateway.ingest.writelock import writer_turn
 
+        def done(failed: dict[int, Any]) -> list[StoredEvent]:
+            return [i for i in items if i.event_id not in failed] if failed else items
+
+        def dequeue(failed: dict[int, Any]) -> None:
+            self._mark_processed(_by_node((i.gateway_node, i.event_id) for i in done(failed)))
+
         with writer_turn():  # SQLite: take turns with the ingest writer without sleeping
-            failed = self._apply_tracked(decisions, origins)
-            done = [i for i in items if i.event_id not in failed] if failed else items
-            self._mark_processed(_by_node((i.gateway_node, i.event_id) for i in done))
+            failed, dequeued = self._apply_tracked(decisions, origins, finish=dequeue)
+            if not dequeued:
+                dequeue(failed)
         if failed:
             self._remember_failed(failed, {i.event_id: i.gateway_node for i in items})
-        self.processed += len(done)
+        self.processed += len(done(failed))
         return decisions
 
     def _evaluate(
@@ -505,36 +521,69 @@ class RulesEngine:
         self._apply_tracked(decisions, [None] * len(decisions))
 
     def _apply_tracked(
-        self, decisions: Sequence[Decision], origins: Sequence[int | None]
-    ) -> dict[int, list[tuple[_Applier, Decision]]]:
-        """Apply, and return per event id the (applier, decision) pairs that failed."""
-        by_type: dict[type[Decision], list[tuple[Decision, int | None]]] = defaultdict(list)
-        for decision, origin in zip(decisions, origins, strict=True):
-            by_type[type(decision)].append((decision, origin))
-        failed: dict[int, list[tuple[_Applier, Decision]]] = {}
-        for decision_type, pairs in by_type.items():
-            appliers = _APPLIERS.get(decision_type, [])
-            if not appliers:
-                log.debug("no applier for %s", decision_type.__name__)
-            for applier in appliers:
-                chunks = [pairs] if applier.batch else [[pair] for pair in pairs]
-                for chunk in chunks:
-                    if not self._apply_one(applier, [d for d, _o in chunk]):
-                        for d, origin in chunk:
-                            if origin is not None:
-                                failed.setdefault(origin, []).append((applier, d))
-        return failed
+        self,
+        decisions: Sequence[Decision],
+        origins: Sequence[int | None],
+        *,
+        finish: Callable[[dict[int, Any]], None] | None = None,
+    ) -> tuple[dict[int, list[tuple[_Applier, Decision]]], bool]:
+        """Apply, and return per event id the (applier, decision) pairs that failed.
 
-    def _apply_one(self, applier: _Applier, decisions: list[Decision]) -> bool:
+        `finish(failed)`, when given, runs inside the last applier's transaction, after it, with
+        the failures of the appliers before it: the rules stage takes its batch off the queue
+        there, so a batch of positions costs one COMMIT instead of two (decision 0135). If that
+        transaction fails, `finish` is rolled back with it; the second value returned says whether
+        it committed (the caller then runs it alone, with the failures complete)."""
+        calls: dict[int, tuple[_Applier, list[tuple[Decision, int | None]]]] = {}
+        for decision, origin in zip(decisions, origins, strict=True):
+            appliers = _APPLIERS.get(type(decision))
+            if not appliers:
+                log.debug("no applier for %s", type(decision).__name__)
+                continue
+            for applier in appliers:
+                calls.setdefault(id(applier), (applier, []))[1].append((decision, origin))
+        chunks = [
+            (applier, chunk)
+            for applier, pairs in calls.values()
+            for chunk in ([pairs] if applier.batch else [[pair] for pair in pairs])
+        ]
+        failed: dict[int, list[tuple[_Applier, Decision]]] = {}
+        finished = False
+        for n, (applier, chunk) in enumerate(chunks, 1):
+            then = None
+            if finish is not None and n == len(chunks):
+                then = functools.partial(finish, dict(failed))
+            if self._apply_one(applier, [d for d, _o in chunk], then=then):
+                finished = then is not None
+            else:
+                for d, origin in chunk:
+                    if origin is not None:
+                        failed.setdefault(origin, []).append((applier, d))
+        return failed, finished
+
+    def _apply_one(
+        self, applier: _Applier, decisions: list[Decision], *, then: Callable[[], None] | None = None
+    ) -> bool:
+        """Apply in a retried transaction; False when the applier failed. An error of `then` (the
+        batch's dequeue) rolls the applier back too and is raised: it is the rules stage's failure,
+        not the applier's, and the whole batch stays queued to be run again."""
         name = getattr(applier.fn, "__name__", applier.fn)
+        arg = decisions if applier.batch else decisions[0]
+        applied = False
+
+        def apply() -> None:
+            nonlocal applied
+            applied = False
+            applier.fn(arg)
+            applied = True
+            if then is not None:
+                then()
+
         try:
-            atomic_retrying(
-                applier.fn,
-                decisions if applier.batch else decisions[0],
-                what=f"applier {name}",
-                on_retry=self._retried,
-            )
+            atomic_retrying(apply, what=f"applier {name}", on_retry=self._retried)
         except Exception:
+            if applied:
+                raise
             self.applier_failures += 1
             log.exception("applier %s failed; its events stay unprocessed and it is tried again", name)
             return False

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from django.db import OperationalError, connection, transaction
 
-from pingantong.gateway import fastjson
+from pingantong.gateway import fastjson, pgarray
 from pingantong.gateway.ingest.types import FrameIn, Stored, identity_of
 from pingantong.gateway.ingest.writelock import writer_turn
 from pingantong.gateway.pipeline import DeviceRef, StoredEvent
@@ -147,17 +147,28 @@ def _device_sql() -> str:
 
 
 def _lookup_devices(cursor: Any, wanted: dict[str, set[str]]) -> dict[tuple[str, str], DeviceRef]:
+    """PostgreSQL: the identities as one array parameter (decision 0135: psycopg's client-side
+    binding quoted a thousand parameters one by one, 8 % of the writer process); SQLite: 900 bound
+    parameters a statement."""
     devices: dict[tuple[str, str], DeviceRef] = {}
     sql = _device_sql()
+    statements: list[tuple[str, str, list[Any]]] = []
     for protocol, idents in wanted.items():
         names = sorted(idents)
+        if connection.vendor == "postgresql":
+            if names:
+                by_array = sql.removesuffix(" IN ") + " = ANY(%s::text[])"
+                statements.append((protocol, by_array, [protocol, pgarray.text_array(names)]))
+            continue
         for start in range(0, len(names), 900):
             chunk = names[start : start + 900]
-            cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", [protocol, *chunk])
-            for pk, identity, client_id, region_id, type_id, proves, tz in cursor.fetchall():
-                devices[(protocol, identity)] = DeviceRef(
-                    pk, identity, client_id, region_id, type_id, bool(proves), tz
-                )
+            marks = ", ".join(["%s"] * len(chunk))
+            statements.append((protocol, sql + "(" + marks + ")", [protocol, *chunk]))
+    for protocol, statement, params in statements:
+        cursor.execute(statement, params)
+        for pk, identity, client_id, region_id, type_id, proves, tz in cursor.fetchall():
+            ref = DeviceRef(pk, identity, client_id, region_id, type_id, bool(proves), tz)
+            devices[(protocol, identity)] = ref
     return devices
 
 

@@ -112,7 +112,8 @@ def test_every_sos_frame_is_stored_even_identical_resends():
 def _event(identity: str, **kw) -> DeviceEvent:
     kw.setdefault("message", "AL")
     kw.setdefault("kind", "alarm")
-    return DeviceEvent(protocol="watch", device_id=identity, **kw)
+    kw.setdefault("protocol", "watch")
+    return DeviceEvent(device_id=identity, **kw)
 
 
 def test_sos_from_unknown_device_reaches_the_rules_flagged_unbound():
@@ -135,6 +136,23 @@ def test_sos_from_unknown_device_reaches_the_rules_flagged_unbound():
     assert event.alarms == ["sos"]
     assert ctx.device is None and ctx.client is None and ctx.unbound
     assert ctx.device_identity == "999" and ctx.event_id == handed[0].event_id
+
+
+def test_one_identity_under_two_protocols_is_two_devices_in_one_batch():
+    """The batch's look-up of its terminals (one statement per protocol, decision 0135) gives each
+    frame the device of its own protocol, and a third identity none."""
+    watch = register_device(protocol="watch", identity="8612345", device_type="watch")
+    tracker = register_device(protocol="jt808", identity="8612345", device_type="watch")
+    frames = [
+        FrameIn("watch", b"[..]", [_event("8612345")], identity="8612345"),
+        FrameIn("jt808", b"~..~", [_event("8612345", protocol="jt808")], identity="8612345"),
+        FrameIn("jt808", b"~..~", [_event("8600000", protocol="jt808")], identity="8600000"),
+    ]
+    stored, handed = store_batch(frames, "n1")
+    assert [s.device_pk for s in stored] == [watch.pk, tracker.pk, None]
+    assert [h.device.pk if h.device else None for h in handed] == [watch.pk, tracker.pk, None]
+    rows = DeviceEventRecord.objects.order_by("id").values_list("protocol", "device_id")
+    assert list(rows) == [("watch", watch.pk), ("jt808", tracker.pk), ("jt808", None)]
 
 
 def test_a_failing_rule_does_not_stop_the_others_and_order_is_kept():

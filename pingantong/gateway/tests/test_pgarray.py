@@ -72,8 +72,33 @@ _zones = st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(
         max_size=20,
     )
 )
-def test_timestamptz_arrays(pg, values) -> None:
-    assert _read(pg, pgarray.timestamptz_array(values), "timestamptz[]") == values
+def test_times_as_epoch_microseconds_come_back_exactly(pg, values) -> None:
+    import psycopg
+
+    cur = psycopg.ClientCursor(pg)
+    cur.execute(
+        f"SELECT array_agg({pgarray.from_epoch_us('u')} ORDER BY n) "
+        "FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(u, n)",
+        [pgarray.epoch_us_array(values)],
+    )
+    assert (cur.fetchone()[0] or []) == values
+
+
+def test_the_conversion_is_exact_at_every_microsecond_of_a_second(pg) -> None:
+    """Every microsecond of one second this year and of one in 2099: a rounding error of half a
+    microsecond anywhere in `from_epoch_us` would show here."""
+    for base in (
+        datetime(2026, 11, 30, 8, 59, 59, tzinfo=UTC),
+        datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ):
+        first = int(pgarray.epoch_us_array([base])[1:-1])
+        row = pg.execute(
+            f"SELECT count(*) FILTER (WHERE {pgarray.from_epoch_us('u')} "
+            "<> 'epoch'::timestamptz + u * interval '1 microsecond'), count(*) "
+            "FROM generate_series(%s::bigint, %s::bigint) AS t(u)",
+            [first, first + 999_999],
+        ).fetchone()
+        assert row == (0, 1_000_000)
 
 
 @_settings

@@ -70,6 +70,48 @@ def test_a_batch_costs_the_same_statements_for_20_events_as_for_200():
     assert large <= 20, f"{large} statements for one batch"
 
 
+def test_a_batch_writes_each_state_row_once_in_one_transaction_that_also_dequeues_it(monkeypatch):
+    """Decision 0135: the devices app's one applier moves state and life sign together (one UPDATE
+    of the state rows, not one for each), and the batch leaves the rules queue in that applier's
+    transaction: one COMMIT a batch of positions (it was two, and an autocommitted DELETE)."""
+    from pingantong.devices.models import UnprocessedEvent
+
+    _statements_for(30, "cost-d")
+    requeue(DeviceEventRecord.objects.filter(gateway_node="cost-d"))
+    DeviceState.objects.filter(device__identity__startswith="cost-d").update(
+        battery_pct=None,
+        steps=None,
+        latitude=None,
+        position_at=None,
+        last_message_at=None,
+        last_life_sign_at=None,
+    )
+    consumer = RulesConsumer("cost-d", batch=1000)
+    commits: list[bool] = []
+    dequeued_in_transaction: list[bool] = []
+    real_commit = connection.commit
+    monkeypatch.setattr(connection, "commit", lambda: commits.append(True) or real_commit())
+    queue = f'DELETE FROM "{UnprocessedEvent._meta.db_table}"'
+
+    def watch(execute, sql, params, many, context):
+        if sql.startswith(queue):
+            dequeued_in_transaction.append(connection.in_atomic_block)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(watch):
+        assert consumer.run_once() == 30
+    state_updates = [
+        q for q in queries.captured_queries if f'UPDATE "{DeviceState._meta.db_table}"' in q["sql"]
+    ]
+    assert len(state_updates) == 1, [q["sql"][:80] for q in state_updates]
+    assert dequeued_in_transaction == [True]
+    assert len(commits) == 1
+    assert not queued("cost-d")
+    state = DeviceState.objects.get(device__identity="cost-d0029")
+    assert state.battery_pct == 70 and state.steps == 1029 and state.latitude == 26.2
+    assert state.last_life_sign_at == T0 + timedelta(seconds=29)
+
+
 def test_the_rules_consumer_keeps_its_connection_across_batches():
     """Reconnecting at every batch (SQLite: CONN_MAX_AGE 0) re-ran the connection's PRAGMAs each
     time: ~7 % of the rules process's time."""

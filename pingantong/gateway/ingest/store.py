@@ -25,13 +25,21 @@ from pingantong.gateway.pipeline import DeviceRef, StoredEvent
 T = TypeVar("T")
 
 
+_SEQUENCES: dict[str, str] = {}
+"""PostgreSQL: each table's id sequence, looked up once. Inside the allocating statement,
+`pg_get_serial_sequence` (a stable function: run again for every row) cost 4.5 ms of the server's
+time for 850 ids on this machine, `nextval` of the named sequence 0.5 ms (decision 0135)."""
+
+
 def _allocate(cursor: Any, table: str, count: int) -> list[int]:
     if count == 0:
         return []
     if connection.vendor == "postgresql":
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-        )
+        sequence = _SEQUENCES.get(table)
+        if sequence is None:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = _SEQUENCES[table] = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
         return [row[0] for row in cursor.fetchall()]
     cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"')  # noqa: S608 - table names from model meta, values bound
     start = int(cursor.fetchone()[0]) + 1

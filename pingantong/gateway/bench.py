@@ -493,9 +493,11 @@ def _raw_insert_ceiling(rows: int) -> float:
         RAW_COLUMNS,
         _allocate,
         _insert,
+        json_column,
     )
 
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    js = json_column()
     device_id = PositionRecord.objects.values_list("device_id", flat=True).first()
     frame = _location(0, 1, 1)
     started = time.perf_counter()
@@ -526,12 +528,12 @@ def _raw_insert_ceiling(rows: int) -> float:
                             "13900000001",
                             "0x0200",
                             "position",
-                            "[]",
+                            js("[]"),
                             now,
                             now,
                             False,
                             1,
-                            "{}",
+                            js("{}"),
                             r,
                             "bench",
                         )

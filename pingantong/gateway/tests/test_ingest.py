@@ -173,6 +173,48 @@ def test_postgresql_ids_come_from_the_named_sequences_without_a_look_up_per_batc
     assert len(ids) == 7 and len(set(ids)) == 7
 
 
+def test_every_kind_of_value_comes_back_as_stored():
+    """What the writer sends (on PostgreSQL in COPY's binary form, decision 0135) reads back the
+    same through the ORM: every byte of a frame, text beyond ASCII, JSON with quotes, backslashes
+    and CJK, alarms, a position's floats and NULLs, a sensor's state, a vitals reading."""
+    from pingantong.devices.models import PositionRecord, RawFrame, SensorRecord, VitalsRecord
+    from pingantong.gateway.events import Position
+
+    device = register_device(protocol="watch", identity="8612345", device_type="watch")
+    at = datetime(2026, 11, 30, 9, 41, 7, 123456, tzinfo=UTC)
+    raw = bytes(range(256))
+    event = DeviceEvent(
+        protocol="watch",
+        device_id="8612345",
+        message="UD_LTE",
+        kind="position",
+        device_time=at,
+        position=Position(26.263406, -117.639612, True, speed_kmh=None, course_deg=359.5, satellites=12),
+        alarms=["sos", "low_battery"],
+        battery_pct=7,
+        vitals={"heart_rate_bpm": 72.0, "spo2_pct": 97.0},
+        sensor={"contact": False, "name": '前门 "east" \\ door'},
+        serial=65_535,
+        extra={"note": '平安通 \\ "quoted"', "n": [1, 2.5, None]},
+    )
+    store_batch([FrameIn("watch", raw, [event], peer="[::1]:5000", identity="8612345", received_at=at)], "n1")
+    frame = RawFrame.objects.get()
+    assert bytes(frame.data) == raw and frame.peer == "[::1]:5000" and frame.received_at == at
+    stored = DeviceEventRecord.objects.get()
+    assert stored.alarms == ["sos", "low_battery"] and stored.serial == 65_535
+    assert stored.payload["extra"] == {"note": '平安通 \\ "quoted"', "n": [1, 2.5, None]}
+    assert stored.device_time == at and stored.raw_frame_id == frame.pk and stored.device_id == device.pk
+    position = PositionRecord.objects.get()
+    assert (position.latitude, position.longitude, position.valid) == (26.263406, -117.639612, True)
+    assert position.speed_kmh is None and position.course_deg == 359.5 and position.satellites == 12
+    assert position.event_id == stored.pk and position.recorded_at == at
+    sensor = SensorRecord.objects.get()
+    assert sensor.state == {"contact": False, "name": '前门 "east" \\ door'}
+    assert sensor.alarms == ["sos", "low_battery"]
+    vitals = VitalsRecord.objects.get()
+    assert (vitals.heart_rate_bpm, vitals.spo2_pct, vitals.body_temp_c) == (72, 97, None)
+
+
 def test_a_failing_rule_does_not_stop_the_others_and_order_is_kept():
     device = register_device(protocol="watch", identity="1", device_type="watch")
     order: list[int] = []

@@ -143,8 +143,9 @@ def apply_device_decisions(decisions: Sequence[UpdateDeviceState | RecordLifeSig
     adapt = _memo_adapter()
     now = adapt(timezone.now())
     nothing = (None,) * 4
+    pks = sorted(merged.keys() | latest.keys())
     rows = []
-    for pk in sorted(merged.keys() | latest.keys()):  # ascending device_id: the global lock order
+    for pk in pks:  # ascending device_id: the global lock order
         m = merged.get(pk)
         if m is not None:
             seen = adapt(m["seen"])
@@ -170,7 +171,7 @@ def apply_device_decisions(decisions: Sequence[UpdateDeviceState | RecordLifeSig
         else:
             life = _NO_LIFE
         rows.append((*state, *life, now, pk))
-    _update_rows(STATE_SQL, rows, {row[-1] for row in rows}, now)
+    _update_rows(STATE_SQL, rows, set(pks), now)
 
 
 _NO_STATE = (None,) * 29
@@ -264,11 +265,11 @@ UPDATE's join would lock them in whatever order its plan visits them."""
 def _pg_apply(merged: dict[int, dict[str, Any]], latest: dict[int, RecordLifeSign]) -> None:
     pks = sorted(merged.keys() | latest.keys())
     cols: list[list[Any]] = [[] for _ in range(13)]
-    nothing = (None,) * 11
+    no_state = (None,) * 11
     for pk in pks:
         m = merged.get(pk)
         sign = latest.get(pk)
-        values = (
+        state = (
             (
                 m["seen"],
                 *(m["battery"] or (None, None)),
@@ -277,12 +278,11 @@ def _pg_apply(merged: dict[int, dict[str, Any]], latest: dict[int, RecordLifeSig
                 *(m["position"] or (None, None, None, None)),
             )
             if m is not None
-            else nothing
+            else no_state
         )
-        for column, value in zip(cols[:11], values, strict=True):
+        life = (sign.occurred_at, sign.source) if sign is not None else (None, None)
+        for column, value in zip(cols, (*state, *life), strict=True):
             column.append(value)
-        cols[11].append(sign.occurred_at if sign is not None else None)
-        cols[12].append(sign.source if sign is not None else None)
     seen, battery, battery_at, signal, signal_at, steps, steps_at, lat, lon, valid, pos_at = cols[:11]
     life_at, source = cols[11:]
     ints, us, floats = pgarray.int_array, pgarray.epoch_us_array, pgarray.float_array

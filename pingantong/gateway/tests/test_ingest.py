@@ -3,6 +3,7 @@ the rules stage gets every stored event, in order, and survives a failing rule."
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime
 
@@ -12,7 +13,8 @@ from pingantong.devices.actions import register_device
 from pingantong.devices.models import DeviceEventRecord, DeviceState, LifeSign
 from pingantong.gateway import pipeline
 from pingantong.gateway.events import DeviceEvent
-from pingantong.gateway.ingest import FrameIn, Ingestor, store_batch
+from pingantong.gateway.ingest import FrameIn, Ingestor, store, store_batch
+from pingantong.gateway.tests import gwtools
 from pingantong.gateway.tests.gwtools import Terminal, ensure_reference_data, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -155,7 +157,7 @@ def test_one_identity_under_two_protocols_is_two_devices_in_one_batch():
     assert list(rows) == [("watch", watch.pk), ("jt808", tracker.pk), ("jt808", None)]
 
 
-def test_postgresql_ids_come_from_the_named_sequences_without_a_look_up_per_batch():
+def test_postgresql_ids_come_from_the_named_sequences_without_a_look_up_per_batch(monkeypatch):
     """Decision 0135: the ids of a batch's rows are taken from each table's sequence by name; the
     sequence is looked up once per table, not per row of every batch (`pg_get_serial_sequence` in
     the allocating statement ran for each row: 4.5 ms of the server's time a batch)."""
@@ -164,6 +166,7 @@ def test_postgresql_ids_come_from_the_named_sequences_without_a_look_up_per_batc
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's sequences; SQLite numbers rows under its write lock")
+    monkeypatch.setattr(store, "PIPELINED_FRAMES", 0)  # the COPY path, whose queries Django sees
     store_batch([FrameIn("watch", b"[..]", [_event("8612345")], identity="8612345")], "n1")
     with CaptureQueriesContext(connection) as queries:
         store_batch([FrameIn("watch", b"[..]", [_event("8612345")] * 3, identity="8612345")] * 2, "n1")
@@ -173,10 +176,23 @@ def test_postgresql_ids_come_from_the_named_sequences_without_a_look_up_per_batc
     assert len(ids) == 7 and len(set(ids)) == 7
 
 
-def test_every_kind_of_value_comes_back_as_stored():
-    """What the writer sends (on PostgreSQL in COPY's binary form, decision 0135) reads back the
-    same through the ORM: every byte of a frame, text beyond ASCII, JSON with quotes, backslashes
-    and CJK, alarms, a position's floats and NULLs, a sensor's state, a vitals reading."""
+@pytest.fixture(params=["copy", "pipelined"])
+def store_path(request, monkeypatch):
+    """Both ways PostgreSQL is written: binary COPY (batches) and the pipeline (a few frames,
+    decision 0136)."""
+    from django.db import connection
+
+    if request.param == "pipelined" and connection.vendor != "postgresql":
+        pytest.skip("the pipelined writer is PostgreSQL's; SQLite has one way")
+    monkeypatch.setattr(store, "PIPELINED_FRAMES", 0 if request.param == "copy" else 16)
+    return request.param
+
+
+def test_every_kind_of_value_comes_back_as_stored(store_path):
+    """What the writer sends (on PostgreSQL in COPY's binary form, decision 0135, or as a few
+    INSERTs in a pipeline, decision 0136) reads back the same through the ORM: every byte of a
+    frame, text beyond ASCII, JSON with quotes, backslashes and CJK, alarms, a position's floats
+    and NULLs, a sensor's state, a vitals reading."""
     from pingantong.devices.models import PositionRecord, RawFrame, SensorRecord, VitalsRecord
     from pingantong.gateway.events import Position
 
@@ -213,6 +229,82 @@ def test_every_kind_of_value_comes_back_as_stored():
     assert sensor.alarms == ["sos", "low_battery"]
     vitals = VitalsRecord.objects.get()
     assert (vitals.heart_rate_bpm, vitals.spo2_pct, vitals.body_temp_c) == (72, 97, None)
+
+
+def test_a_few_frames_on_postgresql_are_written_in_three_round_trips(monkeypatch):
+    """Decision 0136: an SOS stored alone waited for the server eleven times (look-up, ids, each
+    COPY started and finished, COMMIT), each a wake-up of two processes on a busy machine.
+    In psycopg's pipeline mode a few frames take three waits: the look-up with the ids, BEGIN with
+    every INSERT, the COMMIT. The rows and the hand-off are those of the COPY path."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's round trips; SQLite is a library in the process")
+    device = register_device(protocol="watch", identity="8612345", device_type="watch")
+    sos = _event("8612345", alarms=["sos"])
+    frames = [FrameIn("watch", b"[..]", [sos, _event("8612345")], identity="8612345")] * 2
+    stored, handed = store_batch(frames, "n1")
+    stored, handed, trips = _round_trips(lambda: store_batch(frames, "n1"))
+    assert trips == 3
+    assert [s.device_pk for s in stored] == [device.pk, device.pk] and len(handed) == 4
+    assert [h.event_id for h in handed] == [i for s in stored for i in s.event_ids]
+    records = DeviceEventRecord.objects.filter(pk__in=[h.event_id for h in handed])
+    assert sorted(r.raw_frame_id for r in records) == sorted(s.raw_frame_id for s in stored for _ in range(2))
+    assert set(gwtools.queued()) >= {h.event_id for h in handed}
+    monkeypatch.setattr(store, "PIPELINED_FRAMES", 0)
+    *_, copy_trips = _round_trips(lambda: store_batch(frames, "n1"))
+    assert copy_trips >= 10, copy_trips  # the COPY path: the count tells the two apart
+
+
+def _round_trips(work):
+    """`work()`'s result, and how many times its connection waited for PostgreSQL: the turns from
+    the client's messages to the server's in libpq's trace of the protocol."""
+    import tempfile
+
+    from django.db import connection
+
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            result = work()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        sides = [line.split("\t")[1] for line in trace if line.count("\t") >= 2]
+    turns = sum(1 for pair in itertools.pairwise(sides) if pair == ("F", "B"))
+    return (*result, turns)
+
+
+def test_a_pipelined_batch_that_fails_stores_none_of_its_rows(monkeypatch):
+    """The pipeline's INSERTs are one transaction (decision 0136): when the last one fails, the
+    frames, events and positions before it are not stored either, the error is the database's,
+    and the connection stores the next batch."""
+    from django.db import IntegrityError, connection
+
+    from pingantong.devices.models import PositionRecord, RawFrame
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's pipeline")
+    register_device(protocol="watch", identity="8612345", device_type="watch")
+    numbered = store._numbered
+
+    def queued_twice(*args):
+        tables, stored, handed = numbered(*args)
+        table, columns, rows = tables[-1]
+        return [*tables[:-1], (table, columns, rows + rows)], stored, handed
+
+    monkeypatch.setattr(store, "_numbered", queued_twice)
+    with pytest.raises(IntegrityError):
+        store_batch(
+            [FrameIn("watch", b"[..]", [_event("8612345", alarms=["sos"])], identity="8612345")], "n1"
+        )
+    assert not RawFrame.objects.exists() and not DeviceEventRecord.objects.exists()
+    assert not PositionRecord.objects.exists() and not gwtools.queued()
+    monkeypatch.undo()
+    stored, _handed = store_batch([FrameIn("watch", b"[..]", [_event("8612345")], identity="8612345")], "n1")
+    assert RawFrame.objects.get().pk == stored[0].raw_frame_id
 
 
 def test_a_failing_rule_does_not_stop_the_others_and_order_is_kept():

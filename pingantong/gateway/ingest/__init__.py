@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import connection
 
+from pingantong.gateway import priority
 from pingantong.gateway.ingest import dbconn
 from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.dbconn import keep_connection
@@ -278,6 +279,7 @@ class Ingestor:
 
     async def start(self) -> None:
         dbconn.random_page_cost()  # a wrong value fails here, not in each child (decision 0133)
+        priority.bulk_nice()  # the same (decision 0137)
         if self.rules_mode == "process" and self.rules_process is None:
             self.rules_process = RulesProcess(self.node)
             await asyncio.get_running_loop().run_in_executor(None, self.rules_process.start)

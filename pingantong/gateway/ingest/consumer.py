@@ -454,7 +454,10 @@ def _serve(
     node: str, database: dict[str, Any], settings_module: str, wake: Any, control: Any, debug: bool = False
 ) -> None:
     """Entry point of the rules process (multiprocessing, spawn)."""
+    from pingantong.gateway.priority import lower_this_process
+
     set_up_child(database, settings_module, debug)
+    lower_this_process()  # the whole process, below an SOS's path (decision 0137)
     from django.db import connections
 
     consumer = RulesConsumer(node)
@@ -535,6 +538,10 @@ class RulesProcess:
                 with contextlib.suppress(Exception):
                     conn.close()
         self._control = self._wake_conn = self._wake_fd = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.is_alive()

@@ -169,6 +169,7 @@ def _serve(
     """Entry point of the writer process (multiprocessing, spawn): store what the parent sends,
     urgent submissions first."""
     from pingantong.gateway.ingest.consumer import set_up_child
+    from pingantong.gateway.priority import lower_this_thread
 
     set_up_child(database, settings_module, debug)
     from django.db import connection, connections
@@ -180,6 +181,9 @@ def _serve(
         # PostgreSQL takes many writers: the urgent pipe is served by a thread of its own, on a
         # connection of its own, while the batch's transaction is still open (no runs needed).
         threading.Thread(target=child.serve_urgent, args=(urgent,), name="urgent", daemon=True).start()
+    # The batches at a lower priority than an SOS's path, the urgent thread above included: it was
+    # started with this thread's priority, before this lowers it (decision 0137).
+    lower_this_thread()
     try:
         while True:
             if not concurrent and urgent in wait([urgent, conn]):

@@ -181,8 +181,9 @@ def _serve(
         # PostgreSQL takes many writers: the urgent pipe is served by a thread of its own, on a
         # connection of its own, while the batch's transaction is still open (no runs needed).
         threading.Thread(target=child.serve_urgent, args=(urgent,), name="urgent", daemon=True).start()
-    # The batches at a lower priority than an SOS's path, the urgent thread above included: it was
-    # started with this thread's priority, before this lowers it (decision 0137).
+    # The batches run at a lower priority than an SOS's path, which includes the urgent thread
+    # above: started before this thread lowers its own priority, it keeps the listeners'
+    # (decision 0137; on SQLite, by default, nothing is lowered).
     lower_this_thread()
     try:
         while True:

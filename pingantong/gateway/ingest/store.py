@@ -490,11 +490,10 @@ def store_in_turn(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], l
     """`store_batch` as the ingest writer runs it (thread or process): the rows are built before
     taking the turn at SQLite's write lock, so only numbering, inserts and the commit hold it (the
     rules stage waits for it). Returns the seconds spent waiting for the turn as well."""
-    waited = 0.0
-
-    if pipelined(frames):
+    if pipelined(frames):  # PostgreSQL: no write lock to wait for
         stored, handed = store_pipelined(frames, node)
         return stored, handed, 0.0
+    waited = 0.0
 
     def attempt() -> tuple[list[Stored], list[StoredEvent]]:
         nonlocal waited
@@ -515,7 +514,7 @@ def store_batch(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored], lis
     return write_prepared(prepare_batch(frames), node)
 
 
-# --- PostgreSQL: a few frames in two round trips --------------------------------------------------
+# --- PostgreSQL: a few frames in three round trips ------------------------------------------------
 #
 # `write_prepared` waits for the server eleven times for one frame (counted in libpq's trace): the
 # device look-up, two id allocations, the COPYs (four tables, each started and then finished), and
@@ -540,16 +539,18 @@ def pipelined(frames: Sequence[FrameIn]) -> bool:
     )
 
 
-_INSERT_SQL: dict[str, str] = {}
+_INSERT_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
 def _insert_sql(cursor: Any, table: str, columns: Sequence[str]) -> str:
-    sql = _INSERT_SQL.get(table)
+    """One row's INSERT into `columns` of `table`, JSON columns cast from text; built once."""
+    key = (table, tuple(columns))
+    sql = _INSERT_SQL.get(key)
     if sql is None:
         oids = _column_types(cursor, table)
         marks = ", ".join("%s::jsonb" if oids[c] == JSONB_OID else "%s" for c in columns)
         cols = ", ".join(f'"{c}"' for c in columns)
-        sql = _INSERT_SQL[table] = f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'  # noqa: S608 - names from model meta
+        sql = _INSERT_SQL[key] = f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'  # noqa: S608 - names from model meta
     return sql
 
 

@@ -166,22 +166,12 @@ class _Generator:
         await asyncio.gather(*(first(t) for t in self.terminals))
 
 
-def start_delays(sos: list[bool], interval: float, sos_every: float, sos_phase: float) -> list[float]:
+def start_delays(sos: list[bool], interval: float, sos_starts: list[float]) -> list[float]:
     """When each terminal of one generator process sends its first report (seconds after the
     start): the reporting terminals spread over one interval (terminals do not report in lock
-    step), the calls for help evenly over theirs, this process's between the other processes'
-    (`sos_phase`, its share of one step). Calls for help are independent: ten pressed within
-    80 ms of each other every 2 s measured each one's wait behind the alarms of the others."""
-    callers = sum(sos)
-    out: list[float] = []
-    caller = 0
-    for i, is_sos in enumerate(sos):
-        if is_sos:
-            out.append(sos_every * (caller + sos_phase) / callers)
-            caller += 1
-        else:
-            out.append((interval or 0.0) * (i % 100) / 100)
-    return out
+    step), the calls for help at `sos_starts`, in order (see `plan_parts`)."""
+    starts = iter(sos_starts)
+    return [next(starts) if is_sos else (interval or 0.0) * (i % 100) / 100 for i, is_sos in enumerate(sos)]
 
 
 async def _load_part(
@@ -191,7 +181,7 @@ async def _load_part(
     duration: float,
     interval: float,
     sos_every: float,
-    sos_phase: float,
+    sos_starts: list[float],
     ready: Any,
     go: Any,
 ) -> dict[str, Any]:
@@ -209,7 +199,7 @@ async def _load_part(
     gen.per_second = [0] * (int(duration) + 1)
     gen.running = True
     started = gen.started = time.perf_counter()
-    delays = start_delays([t.sos for t in gen.terminals], interval, sos_every, sos_phase)
+    delays = start_delays([t.sos for t in gen.terminals], interval, sos_starts)
     for term, delay in zip(gen.terminals, delays, strict=True):
         term.next_send = started + delay
         loop.call_later(delay, term.send)
@@ -239,12 +229,57 @@ def _load_child(args: tuple[Any, ...], results: Any, ready: Any, go: Any) -> Non
     _raise_nofile()
     _use_uvloop()
     tune_gc_for_gateway()  # the generator holds 10,000 terminals too: it must not measure its collector
-    port, numbers, sos_numbers, duration, interval, sos_every, sos_phase = args
-    results.put(
-        asyncio.run(
-            _load_part(port, numbers, sos_numbers, duration, interval, sos_every, sos_phase, ready, go)
-        )
+    port, numbers, sos_numbers, duration, interval, sos_every, sos_starts, apart = args
+    result = asyncio.run(
+        _load_part(port, numbers, sos_numbers, duration, interval, sos_every, sos_starts, ready, go)
     )
+    results.put({**result, "apart": apart})
+
+
+SOS_CALLERS = ("apart", "generators", "split")
+
+
+def sos_callers_mode(requested: str | None = None) -> str:
+    """Where the terminals that call for help run (`PINGANTONG_BENCH_SOS_CALLERS`, decision 0138):
+    `apart` (the default) in a generator process of their own, as a watch is a device of its
+    own; `generators` among the reporting terminals, as before decision 0138, so that their
+    frame→ACK also holds the wait for a generator loop busy with 5,000 other terminals; `split`
+    half of them each way, in the same run (the figures are the `apart` half's, the other half's
+    beside them as `sos_in_generators_*`)."""
+    mode = requested if requested is not None else os.environ.get("PINGANTONG_BENCH_SOS_CALLERS", "apart")
+    mode = mode.strip().lower() or "apart"
+    if mode not in SOS_CALLERS:
+        raise ValueError(
+            f"PINGANTONG_BENCH_SOS_CALLERS must be one of {', '.join(SOS_CALLERS)}, not {mode!r}"
+        )
+    return mode
+
+
+def plan_parts(
+    connections: int, sos_connections: int, procs_wanted: int, mode: str, sos_every: float = 2.0
+) -> list[tuple[list[int], list[int], list[float], bool]]:
+    """The generator processes of one load: (reporting terminals, calling terminals, when each
+    caller first presses, whether the callers run apart from reporting terminals). The reporting
+    terminals are dealt over `procs_wanted` processes; the callers into those or into one more
+    process. Calls for help are independent: the callers press in turn, evenly over one period,
+    whichever process they run in (ten pressed within 80 ms of each other every 2 s measured each
+    one's wait behind the alarms of the others)."""
+    numbers = list(range(connections))
+    sos_numbers = list(range(connections, connections + sos_connections))
+    turn = {n: sos_every * i / max(1, sos_connections) for i, n in enumerate(sos_numbers)}
+    if mode == "generators":
+        among, apart = sos_numbers, []
+    elif mode == "split":
+        among, apart = sos_numbers[1::2], sos_numbers[0::2]
+    else:
+        among, apart = [], sos_numbers
+    parts = []
+    for k in range(procs_wanted):
+        callers = among[k::procs_wanted]
+        parts.append((numbers[k::procs_wanted], callers, [turn[n] for n in callers], False))
+    if apart:
+        parts.append(([], apart, [turn[n] for n in apart], True))
+    return parts
 
 
 async def _load(
@@ -255,24 +290,17 @@ async def _load(
     interval: float = 0.0,
     sos_every: float = 2.0,
 ) -> dict[str, Any]:
-    """Run the load generator processes against `port`; the terminals are spread over them."""
+    """Run the load generator processes against `port`; the reporting terminals are spread over
+    them, the calling terminals run as `sos_callers_mode()` says."""
     procs_wanted = max(1, int(os.environ.get("PINGANTONG_BENCH_CLIENT_PROCS", "2")))
+    mode = sos_callers_mode()
     ctx = multiprocessing.get_context("spawn")
     results, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    numbers = list(range(connections))
-    sos_numbers = list(range(connections, connections + sos_connections))
     procs = []
-    for k in range(procs_wanted):
-        sos_phase = k / procs_wanted
-        args = (
-            port,
-            numbers[k::procs_wanted],
-            sos_numbers[k::procs_wanted],
-            duration,
-            interval,
-            sos_every,
-            sos_phase,
-        )
+    for numbers, sos_numbers, sos_starts, apart in plan_parts(
+        connections, sos_connections, procs_wanted, mode, sos_every
+    ):
+        args = (port, numbers, sos_numbers, duration, interval, sos_every, sos_starts, apart)
         proc = ctx.Process(target=_load_child, args=(args, results, ready, go), daemon=True)
         proc.start()
         procs.append(proc)
@@ -282,7 +310,8 @@ async def _load(
     parts = [await loop.run_in_executor(None, results.get) for _ in procs]
     for proc in procs:
         await loop.run_in_executor(None, proc.join, 30)
-    latencies = sorted(x for p in parts for x in p["latencies"])
+    among = sorted(x for p in parts if not p["apart"] for x in p["latencies"])
+    latencies = sorted(x for p in parts if p["apart"] == (mode != "generators") for x in p["latencies"])
     messages = sum(p["messages"] for p in parts)
     elapsed = max(p["elapsed"] for p in parts)
     return {
@@ -301,6 +330,18 @@ async def _load(
         "sos_p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
         "sos_max_ms": latencies[-1] if latencies else None,
         "sos_latencies_ms": [round(x, 2) for x in latencies],
+        "sos_callers": mode,
+        **(
+            {
+                "sos_in_generators_p50_ms": among[len(among) // 2] if among else None,
+                "sos_in_generators_p99_ms": among[min(len(among) - 1, int(len(among) * 0.99))]
+                if among
+                else None,
+                "sos_in_generators_latencies_ms": [round(x, 2) for x in among],
+            }
+            if mode == "split"
+            else {}
+        ),
     }
 
 

@@ -19,7 +19,11 @@ microsecond.
 
 Each gateway process owns a journal slot, `<database>.urgent-<n>`, for as long as it runs (see
 `UrgentJournal`): a restarted gateway finds what its predecessor left whatever its process id.
-One thread (the ingestor's `ingest-journal`) owns the journal's connection. An entry holds the
+The event loop appends, on a connection of its own, in the callback that read the frame, and
+answers the device in that same callback (decision 0139); everything else (removals, the replay,
+adopting orphans, checkpoints) is the ingestor's `ingest-journal` thread's, on another
+connection. Writes take turns through `UrgentJournal.turn`, so the loop never meets SQLite's busy
+handler, and the journal's log is checkpointed by that thread, never inside an append. An entry holds the
 submission as the writer process's pipe carries it (`writerproc.encode_frames`) together with the
 names of the event's fields, so that an entry left by an older version of the gateway is still
 read after an upgrade.
@@ -32,6 +36,7 @@ import logging
 import os
 import pickle
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +51,14 @@ FORMAT = 1
 
 SLOTS = 32
 """Journals per database: one per gateway process running on it at once."""
+
+APPEND_TIMEOUT = 0.1
+"""Seconds an append waits for the journal's write lock (only another process's stray writer can
+hold it: this process's writers take `turn`). Past it the append fails and the submission is
+acknowledged after the database's commit instead: the event loop never sleeps in a busy handler."""
+
+CHECKPOINT_EVERY = 64
+"""Removals between two checkpoints of the journal's log (run by the journal thread)."""
 
 
 def slot_path(database: str, slot: int) -> Path:
@@ -66,7 +79,14 @@ class UrgentJournal:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        self._appender: sqlite3.Connection | None = None
         self._owner_fd: int | None = None
+        self._removed = 0
+        self.turn = threading.RLock()
+        """Held for each write to the journal, by whichever thread writes: the event loop's
+        appends and the journal thread's removals never wait in SQLite's busy handler for each
+        other. The ingestor holds it across an append and the entry's marking as in flight, and
+        the replay across reading which entries are not."""
 
     @classmethod
     def claim(cls, database: str) -> UrgentJournal:
@@ -109,10 +129,11 @@ class UrgentJournal:
                 continue  # a running gateway's
             try:
                 for entry, payload in orphan._payloads():
-                    self._conn().execute(
-                        "INSERT INTO entry (written_at, format, payload) VALUES (?, ?, ?)",
-                        (time.time(), payload[0], payload[1]),
-                    )
+                    with self.turn:
+                        self._conn().execute(
+                            "INSERT INTO entry (written_at, format, payload) VALUES (?, ?, ?)",
+                            (time.time(), payload[0], payload[1]),
+                        )
                     orphan.remove([entry])
                     moved += 1
             finally:
@@ -123,43 +144,83 @@ class UrgentJournal:
         rows = self._conn().execute("SELECT id, format, payload FROM entry ORDER BY id").fetchall()
         return [(entry, (fmt, payload)) for entry, fmt, payload in rows]
 
+    def _open(self, timeout: float) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # check_same_thread off: the appender is opened by the loop and may be closed by the
+        # journal thread at stop (never used by two threads at once).
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=timeout, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # as the database's own (settings.base)
+        # Checkpoints (and their fsync) run in `checkpoint`, on the journal thread: never in the
+        # commit of an append on the event loop, nor in a removal holding `turn`.
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS entry ("
+            " id INTEGER PRIMARY KEY AUTOINCREMENT, written_at REAL NOT NULL,"
+            " format INTEGER NOT NULL, payload BLOB NOT NULL)"
+        )
+        return db
+
     def _conn(self) -> sqlite3.Connection:
+        """The connection of the journal thread (removals, the replay, adoption)."""
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # as the database's own (settings.base)
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS entry ("
-                " id INTEGER PRIMARY KEY AUTOINCREMENT, written_at REAL NOT NULL,"
-                " format INTEGER NOT NULL, payload BLOB NOT NULL)"
-            )
-            self._db = db
+            self._db = self._open(5.0)
         return self._db
 
     def append(self, frames: Sequence[FrameIn]) -> int:
-        """Commit one submission; its entry id."""
+        """Commit one submission; its entry id. Called on the event loop, on the appender's own
+        connection; it waits at most `APPEND_TIMEOUT` for the write lock, and raises past it."""
         payload = pickle.dumps(
             (writerproc.EVENT_FIELDS, writerproc.POSITION_FIELDS, writerproc.encode_frames(frames)),
             protocol=pickle.HIGHEST_PROTOCOL,
         )
-        cursor = self._conn().execute(
-            "INSERT INTO entry (written_at, format, payload) VALUES (?, ?, ?)", (time.time(), FORMAT, payload)
-        )
+        with self.turn:
+            if self._appender is None:
+                self._appender = self._open(APPEND_TIMEOUT)
+            cursor = self._appender.execute(
+                "INSERT INTO entry (written_at, format, payload) VALUES (?, ?, ?)",
+                (time.time(), FORMAT, payload),
+            )
         return int(cursor.lastrowid or 0)
 
     def remove(self, entry_ids: Sequence[int]) -> None:
         if entry_ids:
             marks = ",".join("?" * len(entry_ids))
-            self._conn().execute(f"DELETE FROM entry WHERE id IN ({marks})", tuple(entry_ids))  # noqa: S608
+            with self.turn:
+                self._conn().execute(f"DELETE FROM entry WHERE id IN ({marks})", tuple(entry_ids))  # noqa: S608
+            self._removed += len(entry_ids)
+            if self._removed >= CHECKPOINT_EVERY:
+                self.checkpoint()
 
-    def entries(self) -> list[tuple[int, list[FrameIn] | None]]:
-        """Every entry, oldest first, with its frames (None: an entry this version cannot read,
-        kept and logged, never dropped)."""
+    def checkpoint(self) -> None:
+        """Copy the journal's log into its file (PASSIVE: beside the appends, without their lock)."""
+        self._removed = 0
+        self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def entry_ids(self) -> list[int]:
+        """The ids of every entry, oldest first."""
+        return [row[0] for row in self._conn().execute("SELECT id FROM entry ORDER BY id")]
+
+    def entries(self, entry_ids: Sequence[int] | None = None) -> list[tuple[int, list[FrameIn] | None]]:
+        """Every entry (or those of `entry_ids`), oldest first, with its frames (None: an entry
+        this version cannot read, kept and logged, never dropped)."""
         out: list[tuple[int, list[FrameIn] | None]] = []
-        for entry_id, fmt, payload in self._conn().execute(
-            "SELECT id, format, payload FROM entry ORDER BY id"
-        ):
+        if entry_ids is None:
+            rows = self._conn().execute("SELECT id, format, payload FROM entry ORDER BY id").fetchall()
+        else:
+            rows = []
+            for start in range(0, len(entry_ids), 500):
+                chunk = tuple(entry_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows += (
+                    self._conn()
+                    .execute(
+                        f"SELECT id, format, payload FROM entry WHERE id IN ({marks}) ORDER BY id",  # noqa: S608
+                        chunk,
+                    )
+                    .fetchall()
+                )
+        for entry_id, fmt, payload in rows:
             try:
                 if fmt != FORMAT:
                     raise ValueError(f"entry format {fmt}, this version reads {FORMAT}")
@@ -175,13 +236,20 @@ class UrgentJournal:
         """Close the connection. The owner of the slot removes a journal left empty with its WAL
         files (one holding entries stays for the next start to store them); a reader that does
         not own it never does, since the owner may be about to append to it."""
+        with self.turn:
+            appender, self._appender = self._appender, None
+        if appender is not None:
+            if self._db is None:
+                self._db = appender
+            else:
+                appender.close()
         if self._db is None:
             return
         db, self._db = self._db, None
         try:
             empty = db.execute("SELECT NOT EXISTS (SELECT 1 FROM entry)").fetchone()[0]
         finally:
-            db.close()
+            db.close()  # the last connection to close checkpoints the log and removes it
         if empty and self._owner_fd is not None:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)

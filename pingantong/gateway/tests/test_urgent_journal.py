@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import pickle
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -111,6 +112,67 @@ def test_an_sos_is_acknowledged_from_the_journal_while_another_writer_holds_the_
         assert Alarm.objects.filter(device=device).count() == 1
     assert acked_after < 5.0
     assert not path.exists(), "an empty journal is removed at stop"
+
+
+@sqlite_file_only
+def test_an_sos_is_journaled_and_answered_on_the_loop_while_the_journal_thread_is_busy():
+    """Decision 0139: the event loop appends to the journal and answers in the callback that read
+    the frame. The journal thread (removals, the replay, adoption, checkpoints) may be busy: the
+    call for help does not wait for it, and its removal happens once the thread is free."""
+    ensure_reference_data()
+    device = register_device(protocol="jt808", identity=IDENTITY, device_type="jt808_tracker")
+    ingestor = Ingestor(node="journal-inline")
+    with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (_gateway, ports, _lt):
+        assert ingestor.journal is not None and ingestor._journal_pool is not None
+        term = Terminal(ports["jt808"])
+        term.send(jt808_position(PHONE, 1))
+        term.read_frame_7e()
+        busy = threading.Event()
+        ingestor._journal_pool.submit(busy.wait, 30)
+        try:
+            with _database_locked():
+                term.send(jt808_position(PHONE, 2, sos=True))
+                term.read_frame_7e(timeout=5)  # neither the database nor the journal thread needed
+                assert [e.serial for e in journal_events(ingestor)] == [2]
+        finally:
+            busy.set()
+        wait_for(lambda: DeviceEventRecord.objects.filter(device=device, serial=2).exists())
+        wait_for(lambda: not journal_events(ingestor))  # removed by the thread once it was free
+        assert ingestor.stats()["journaled"] == 1
+
+
+@sqlite_file_only
+def test_the_replay_never_takes_an_entry_the_loop_is_appending(tmp_path):
+    """The loop appends and marks the entry in flight in one `turn`; the replay reads which entries
+    are not in flight in its own: an SOS being journaled is never stored a second time by the
+    replay (decision 0139)."""
+    ensure_reference_data()
+    ingestor = Ingestor(node="journal-turn")
+    ingestor.journal = UrgentJournal(tmp_path / "journal")
+    try:
+        with ingestor.journal.turn:
+            entry = ingestor.journal.append([_sos_frame(3)])
+            # The replay in another thread now waits for the turn instead of reading the entry.
+            result: list = []
+
+            def read_for_replay() -> None:
+                try:
+                    result.append(ingestor._entries_to_store())
+                finally:
+                    connection.close()  # this thread's
+
+            replay = threading.Thread(target=read_for_replay)
+            replay.start()
+            replay.join(0.3)
+            assert replay.is_alive(), "the replay waits while the loop holds the turn"
+            ingestor._journal_in_flight.add(entry)
+        replay.join(10)
+        assert result == [[]], "the entry was marked in flight before the replay could read it"
+        ingestor._journal_in_flight.discard(entry)
+        assert [e for e, _ in ingestor._entries_to_store()] == [entry]  # not in flight: replayed
+        assert ingestor._journal_in_flight == {entry}
+    finally:
+        ingestor.journal.close()
 
 
 @sqlite_file_only

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -322,6 +323,33 @@ def test_an_sos_is_sent_to_the_child_while_the_one_in_front_of_it_is_still_being
     assert sent == 3, "every SOS was sent before the first was answered"
     assert not [o for o in outcomes if isinstance(o, BaseException)]
     assert [o[0].raw_frame_id for o in outcomes] == _raw_ids(sos)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_sos_goes_to_the_child_and_is_stored_while_the_loop_that_submitted_it_is_busy():
+    """Decision 0140: the urgent batch is handed to an `ingest-urgent` thread in the callback that
+    submitted it, and its outcome settles it in the one callback the thread schedules. A loop
+    kept busy right after the submission (10,000 messages a second of other callbacks) delays
+    neither the sending nor the storing; the SOS is told its outcome as soon as the loop is free."""
+    ensure_reference_data()
+    sos = _sos_frame(4242)
+    with _ingestor("busy-loop-node") as (ingestor, lt):
+        busy = threading.Event()
+        submitted: list[asyncio.Future] = []
+
+        def submit_then_stay_busy() -> None:
+            submitted.append(ingestor.submit_nowait([sos]))
+            busy.wait(60)  # the loop runs nothing else meanwhile
+
+        lt.loop.call_soon_threadsafe(submit_then_stay_busy)
+        try:
+            wait_for(lambda: RawFrame.objects.filter(data=sos.raw).exists(), timeout=60)
+            assert not submitted[0].done(), "stored while the loop that submitted it was busy"
+        finally:
+            busy.set()
+        outcome = lt.run(_outcomes(submitted), timeout=60)[0]
+    assert not isinstance(outcome, BaseException)
+    assert outcome[0].raw_frame_id == _raw_ids([sos])[0]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -599,7 +599,7 @@ class Ingestor:
                     item = self._pending.popleft()
                     batch.append(item)
                     count += len(item[0])
-                outcomes = await self._store(loop, self._writer, batch, urgent=False)
+                outcomes = await self._store(loop, self._writer, batch)
                 # The next batch is written while this one's ACKs go out (decision 0134): the
                 # writer is not left idle while the loop settles a thousand submissions.
                 if settling is not None:
@@ -681,29 +681,16 @@ class Ingestor:
             self._dispatch_urgent()
             self._urgent_wake.set()  # the last one at shutdown
 
-    async def _store_and_settle(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        pool: ThreadPoolExecutor | None,
-        batch: list[tuple[Sequence[FrameIn], Callable[..., None]]],
-        *,
-        urgent: bool,
-    ) -> None:
-        """Store one batch in `pool`'s thread, then tell each submission its outcome."""
-        await self._settle(batch, await self._store(loop, pool, batch, urgent=urgent))
-
     async def _store(
         self,
         loop: asyncio.AbstractEventLoop,
         pool: ThreadPoolExecutor | None,
         batch: list[tuple[Sequence[FrameIn], Callable[..., None]]],
-        *,
-        urgent: bool,
     ) -> list[list[Stored] | Exception]:
         """Store one batch in `pool`'s thread: each submission's stored frames, or its failure."""
         groups = [group if type(group) is list else list(group) for group, _ in batch]
         try:
-            return await loop.run_in_executor(pool, self._write_groups, groups, urgent)
+            return await loop.run_in_executor(pool, self._write_groups, groups)
         except Exception as exc:  # the executor itself failed
             return [exc] * len(batch)
 

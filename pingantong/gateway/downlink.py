@@ -140,8 +140,11 @@ class DownlinkDispatcher:
             except Exception:
                 log.exception("downlink poll failed")
             # A device that just connected is served at once; otherwise poll every interval.
+            # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` loses a cancellation
+            # that arrives as the event is set, and `stop` then waited for this loop for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._kick.wait()
             self._kick.clear()
 
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:

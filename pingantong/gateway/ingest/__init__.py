@@ -541,7 +541,10 @@ class Ingestor:
                 log.warning("urgent journal entry %d: storing it again (%d frames)", entry, len(frames))
                 self._queue_urgent(frames, functools.partial(self._journaled_stored, entry, None))
             try:
-                await asyncio.wait_for(self._journal_retry.wait(), ORPHAN_SCAN_SECONDS)
+                # Not `wait_for`: on Python 3.11 it loses a cancellation (`stop`) that arrives as
+                # the event is set.
+                async with asyncio.timeout(ORPHAN_SCAN_SECONDS):
+                    await self._journal_retry.wait()
             except TimeoutError:
                 continue  # look for orphaned journals again
             self._journal_retry.clear()

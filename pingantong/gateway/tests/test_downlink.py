@@ -3,6 +3,7 @@ by the gateway that holds it, and confirmed by the device's answer."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import time
 
@@ -80,3 +81,31 @@ def test_command_the_protocol_cannot_carry_fails_with_a_reason():
         term.read_frame_7e()
         wait_for(lambda: DownlinkCommand.objects.get(pk=command.pk).status == "failed")
     assert "clock_zone" in DownlinkCommand.objects.get(pk=command.pk).error
+
+
+def test_the_dispatcher_stops_even_when_a_device_connects_as_it_is_stopped():
+    """A device identified (the dispatcher's kick) in the same turn of the loop as the gateway's
+    stop: the poll loop still ends. With `asyncio.wait_for` on Python 3.11 the cancellation was
+    lost when the kick arrived with it, the loop polled on, and the gateway's stop never returned
+    (a test that stopped right after a device's first ACK hung now and then)."""
+    from pingantong.gateway.downlink import DownlinkDispatcher
+
+    with running_gateway(ports={"jt808": 0}) as (gateway, _ports, lt):
+        dispatcher = next(aux for aux in gateway._aux if isinstance(aux, DownlinkDispatcher))
+
+        async def kicked_as_stopped() -> bool:
+            for _ in range(20):
+                await asyncio.sleep(0.05)  # the poll loop waits for its kick now
+                assert dispatcher._task is not None and not dispatcher._task.done()
+                dispatcher._kick.set()
+                task = dispatcher._task
+                stopping = asyncio.ensure_future(dispatcher.stop())
+                done, _ = await asyncio.wait({stopping}, timeout=5)
+                if stopping not in done:
+                    task.cancel()  # so that the gateway's own stop ends
+                    await stopping
+                    raise AssertionError("stop() did not return: the poll loop lost its cancellation")
+                await dispatcher.start()  # and again: the race is one turn of the loop wide
+            return True
+
+        assert lt.run(kicked_as_stopped(), timeout=120)

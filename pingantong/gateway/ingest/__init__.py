@@ -163,7 +163,8 @@ def writer_mode(rules: str, requested: str | None = None) -> str:
 
 
 URGENT_IN_FLIGHT = 4
-"""Urgent batches on the writer process's urgent pipe at once (decision 0128). One at a time, an SOS
+"""Urgent batches being stored at once, with a writer process (decision 0128): on its urgent pipe
+(SQLite), or by as many `ingest-urgent` threads (PostgreSQL, decision 0141). One at a time, an SOS
 arriving while another was being stored waited for it to be committed and answered: 38 ms at p90,
 83 ms at p99 of the SOS frame→ACK time at 4,000 msg/s on a slow host."""
 
@@ -219,6 +220,11 @@ class Ingestor:
         self._urgent_task: asyncio.Task | None = None
         self._urgent_pool: ThreadPoolExecutor | None = None
         self._urgent_batches: set[asyncio.Future] = set()
+        self._urgent_here = False
+        """PostgreSQL with a writer process: the `ingest-urgent` threads store urgent batches
+        themselves, each on a connection of its own (decision 0141)."""
+        self._urgent_connections: list[Any] = []
+        """Those threads' connections, closed at `stop`."""
         self._metrics_lock = threading.Lock()
         # The rules stage has its own thread, so a slow applier (an alarm and its cascade) never
         # holds up acknowledgements; see `shares_writer_thread` for the one exception.
@@ -289,6 +295,7 @@ class Ingestor:
             self.writer_process = WriterProcess(self.node)
             await asyncio.get_running_loop().run_in_executor(None, self.writer_process.start)
             self._urgent_pool = ThreadPoolExecutor(URGENT_IN_FLIGHT, thread_name_prefix="ingest-urgent")
+            self._urgent_here = connection.vendor == "postgresql"
             self._urgent_task = asyncio.create_task(self._run_urgent(), name="ingest-urgent")
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ingest")
@@ -385,6 +392,8 @@ class Ingestor:
         if self._urgent_pool is not None:
             self._urgent_pool.shutdown(wait=True)
             self._urgent_pool = None
+        if self._urgent_connections:  # their threads are gone
+            await loop.run_in_executor(None, self._close_urgent_connections)
         if self.rules_process is not None:
             process, self.rules_process = self.rules_process, None
             await loop.run_in_executor(None, process.stop)
@@ -624,9 +633,10 @@ class Ingestor:
                 return
 
     def _dispatch_urgent(self) -> None:
-        """With a writer process: send urgent submissions, in small batches, on the child's urgent
-        pipe (decision 0127), from the `ingest-urgent` threads. The child stores them between two
-        runs of the batch in flight (SQLite) or beside it (PostgreSQL). Up to `URGENT_IN_FLIGHT`
+        """With a writer process: store urgent submissions, in small batches, from the
+        `ingest-urgent` threads. On SQLite they go on the child's urgent pipe (decision 0127), and
+        the child stores them between two runs of the batch in flight; on PostgreSQL the threads
+        store them themselves, beside that batch (decision 0141). Up to `URGENT_IN_FLIGHT`
         batches at once (decision 0128): an SOS is sent the moment it is decoded, not after the
         one in front of it was answered.
 
@@ -783,6 +793,8 @@ class Ingestor:
 
     def _write(self, frames: list[FrameIn], sizes: Sequence[int] = (), urgent: bool = False) -> list[Stored]:
         started = time.perf_counter()
+        if urgent and self._urgent_here:
+            return self._write_urgent_here(frames, started)
         if self.writer_process is not None:
             try:
                 stored, events, waited = self.writer_process.write(frames, sizes, urgent=urgent)
@@ -815,6 +827,39 @@ class Ingestor:
                     self._lane.submit(self._process_urgent, handed)
                 self._rules.submit(self._process, handed)
         return stored
+
+    def _write_urgent_here(self, frames: list[FrameIn], started: float) -> list[Stored]:
+        """PostgreSQL with a writer process: store an urgent batch in this `ingest-urgent` thread,
+        on its own connection (decision 0141), beside the writer process's batch in flight, as
+        the child's urgent thread did (decision 0127), without the two crossings of its pipe.
+
+        Through the child, an SOS waited for the child's urgent thread to get its interpreter
+        lock, held by the batch thread, which runs at a lower CPU priority (decision 0137) and,
+        on a busy machine, could hold it while waiting for a CPU. It waited again for each of
+        the three round trips to the server, and once more for the pipe back. Here the lock is
+        shared with the event loop, which runs at the listeners' priority."""
+        self._adopt_urgent_connection()
+        keep_connection()
+        stored, handed, _waited = store_in_turn(frames, self.node)
+        self._count_process_write(len(handed), 0.0, started)
+        return stored
+
+    def _adopt_urgent_connection(self) -> None:
+        """Remember this thread's connection, so that `stop` closes it once the thread is gone."""
+        from django.db import DEFAULT_DB_ALIAS, connections
+
+        mine = connections[DEFAULT_DB_ALIAS]
+        with self._metrics_lock:
+            if any(c is mine for c in self._urgent_connections):
+                return
+            mine.inc_thread_sharing()  # closed from the loop's thread at `stop`
+            self._urgent_connections.append(mine)
+
+    def _close_urgent_connections(self) -> None:
+        for urgent_connection in self._urgent_connections:
+            urgent_connection.close()
+            urgent_connection.dec_thread_sharing()
+        self._urgent_connections.clear()
 
     def _count_process_write(self, events: int, waited: float, started: float) -> None:
         """Counters of a writer-process batch (from the writer and the urgent thread), and the

@@ -17,17 +17,18 @@ the terminals resend) and the next batch starts a new child.
 
 A call for help does not wait for the batch in front of it (decision 0127, S01). The ingestor sends
 SOS, fall, smoke and gas frames on a second pipe, the urgent one, from a thread of its own the
-moment they are decoded. On PostgreSQL, which takes many writers, a thread of the child serves
-that pipe on a connection of its own, beside the batch in progress. SQLite takes one writer at a
-time: there the child stores a large batch in transactions of at most `CHUNK_FRAMES` frames, cut
-between submissions, and serves the urgent pipe between two of them, so an SOS waits for one run
-(a few milliseconds), not for a thousand frames' inserts and their ACKs. The batch is still
-acknowledged only when all of its runs committed; if a run fails, the parent is told which
-submissions the committed runs hold (`PartlyStored`) and stores the rest one by one, as after
-any failed batch. Several urgent batches may be on the urgent pipe at once (`URGENT_IN_FLIGHT` in
-the ingestor): the child answers them in the order they were sent, and the parent's threads match
-the answers to their requests in that order, so an SOS does not wait for the one in front of it
-to travel back before it is sent.
+moment they are decoded. SQLite takes one writer at a time: the child stores a large batch in
+transactions of at most `CHUNK_FRAMES` frames, cut between submissions, and serves the urgent
+pipe between two of them, so an SOS waits for one run (a few milliseconds), not for a thousand
+frames' inserts and their ACKs. The batch is still acknowledged only when all of its runs
+committed; if a run fails, the parent is told which submissions the committed runs hold
+(`PartlyStored`) and stores the rest one by one, as after any failed batch. Several urgent batches
+may be on the urgent pipe at once (`URGENT_IN_FLIGHT` in the ingestor): the child answers them in
+the order they were sent, and the parent's threads match the answers to their requests in that
+order, so an SOS does not wait for the one in front of it to travel back before it is sent.
+PostgreSQL takes many writers: there the ingestor's urgent threads store those frames themselves,
+each on a connection of its own, beside the batch in progress (decision 0141), and the urgent
+pipe is not used.
 """
 
 from __future__ import annotations
@@ -175,22 +176,19 @@ def _serve(
     from django.db import connection, connections
 
     conn.send_bytes(b"ready")
-    concurrent = connection.vendor == "postgresql"
-    child = _Child(node, None if concurrent else urgent)
-    if concurrent:
-        # PostgreSQL takes many writers: the urgent pipe is served by a thread of its own, on a
-        # connection of its own, while the batch's transaction is still open (no runs needed).
-        threading.Thread(target=child.serve_urgent, args=(urgent,), name="urgent", daemon=True).start()
-    # The batches run at a lower priority than an SOS's path, which includes the urgent thread
-    # above: started before this thread lowers its own priority, it keeps the listeners'
-    # (decision 0137; on SQLite, by default, nothing is lowered).
+    # PostgreSQL takes many writers: the gateway's `ingest-urgent` threads store urgent batches
+    # themselves, beside the batch in flight here (decision 0141), and the urgent pipe is not used.
+    one_writer = connection.vendor != "postgresql"
+    child = _Child(node, urgent if one_writer else None)
+    # The batches run at a lower priority than an SOS's path (decision 0137; on SQLite, by
+    # default, nothing is lowered).
     lower_this_thread()
     try:
         while True:
-            if not concurrent and urgent in wait([urgent, conn]):
+            if one_writer and urgent in wait([urgent, conn]):
                 child.answer(urgent)
             else:
-                child.answer(conn, runs=not concurrent)
+                child.answer(conn, runs=one_writer)
     except (EOFError, OSError):
         return  # the gateway is gone
     finally:
@@ -203,19 +201,6 @@ class _Child:
         self.urgent = urgent
         """SQLite: the urgent pipe, served between a batch's runs (None on PostgreSQL)."""
         self.cpu_mark = time.process_time()
-        self._cpu_lock = threading.Lock()
-
-    def serve_urgent(self, urgent: Any) -> None:
-        """PostgreSQL: the urgent pipe's thread."""
-        from django.db import connection
-
-        try:
-            while True:
-                self.answer(urgent)
-        except (EOFError, OSError):
-            return
-        finally:
-            connection.close()
 
     def answer(self, conn: Any, *, runs: bool = False) -> None:
         """Read one batch from `conn`, store it, answer on `conn`. With `runs` (SQLite), in runs
@@ -230,9 +215,8 @@ class _Child:
         except Exception as exc:  # the batch was not committed: the parent will not ACK it
             reply = ("error", repr(exc))
         # CPU since the previous answer: each second is counted once, whichever batch it served.
-        with self._cpu_lock:
-            now = time.process_time()
-            cpu, self.cpu_mark = now - self.cpu_mark, now
+        now = time.process_time()
+        cpu, self.cpu_mark = now - self.cpu_mark, now
         conn.send_bytes(pickle.dumps((*reply, cpu), protocol=pickle.HIGHEST_PROTOCOL))
 
     def store(self, frames: list[FrameIn], sizes: list[int], runs: bool) -> tuple:
@@ -260,9 +244,9 @@ class _Child:
 
 class WriterProcess:
     """Start, use, restart and stop the writer process. `write` is called from the ingestor's
-    writer thread (one batch at a time, in commit order) and, with `urgent=True`, from its urgent
-    threads (several urgent batches in flight, answered in the order sent), each on a pipe of its
-    own."""
+    writer thread (one batch at a time, in commit order) and, with `urgent=True` (SQLite only: the
+    child serves the urgent pipe only there), from its urgent threads (several urgent batches in
+    flight, answered in the order sent), each on a pipe of its own."""
 
     def __init__(self, node: str) -> None:
         self.node = node

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -245,9 +247,10 @@ def test_an_sos_is_stored_between_the_runs_of_the_batch_in_front_of_it():
 
 @pytest.mark.django_db(transaction=True)
 def test_an_sos_is_stored_while_the_batch_in_front_of_it_waits():
-    """S01 on PostgreSQL (many writers): the child's urgent thread commits an SOS, and the gateway
-    acknowledges it, while the batch in front of it is still waiting in its transaction (here for
-    a lock on the positions table, which the SOS does not write)."""
+    """S01 on PostgreSQL (many writers): an `ingest-urgent` thread commits an SOS (decision 0141;
+    before, the child's urgent thread), and the gateway acknowledges it, while the batch in front
+    of it is still waiting in its transaction (here for a lock on the positions table, which the
+    SOS does not write)."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite takes one writer at a time: the previous test")
     ensure_reference_data()
@@ -304,9 +307,10 @@ def _submit_apart(ingestor: Ingestor, lt: LoopThread, frames: list[FrameIn]) -> 
 @pytest.mark.django_db(transaction=True)
 def test_an_sos_is_sent_to_the_child_while_the_one_in_front_of_it_is_still_being_stored():
     """Decision 0128: three SOS from three terminals, a moment apart, while storage is held: all
-    three are on the child's urgent pipe before the first is answered (one at a time, the second
-    and third waited in the gateway until the first came back), and each gets its own frame's id
-    once storage is free."""
+    three are being stored before the first is answered (one at a time, the second and third
+    waited in the gateway until the first came back), and each gets its own frame's id once
+    storage is free. On SQLite all three are on the child's urgent pipe; on PostgreSQL three
+    `ingest-urgent` threads wait for the database at once (decision 0141)."""
     from pingantong.gateway.ingest import URGENT_IN_FLIGHT
 
     ensure_reference_data()
@@ -317,7 +321,11 @@ def test_an_sos_is_sent_to_the_child_while_the_one_in_front_of_it_is_still_being
         assert writer is not None
         with _storage_held():
             futures = _submit_apart(ingestor, lt, sos)
-            sent = len(writer._urgent_in_flight)
+            if connection.vendor == "sqlite":
+                sent = len(writer._urgent_in_flight)
+            else:
+                sent = len(ingestor._urgent_batches)
+                assert not writer._urgent_in_flight, "the urgent pipe is SQLite's"
             assert not [f for f in futures if f.done()]
         outcomes = lt.run(_outcomes(futures), timeout=120)
     assert sent == 3, "every SOS was sent before the first was answered"
@@ -356,6 +364,8 @@ def test_an_sos_goes_to_the_child_and_is_stored_while_the_loop_that_submitted_it
 def test_urgent_requests_in_flight_all_fail_when_the_child_dies_with_them():
     """The child dies with three urgent batches on its pipe: none is acknowledged, and the next
     SOS starts a new child and is stored."""
+    if connection.vendor != "sqlite":
+        pytest.skip("on PostgreSQL urgent batches never reach the child (decision 0141): the next tests")
     ensure_reference_data()
     sos = [_sos_frame(n) for n in range(11, 14)]
     with _ingestor("dying-urgent-node") as (ingestor, lt):
@@ -369,3 +379,62 @@ def test_urgent_requests_in_flight_all_fail_when_the_child_dies_with_them():
         (after,) = lt.run(_outcomes(lt.run(_submit_each(ingestor, [_sos_frame(14)]))), timeout=120)
     assert not isinstance(after, BaseException) and after[0].raw_frame_id == _raw_ids([_sos_frame(14)])[0]
     assert writer.restarts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_an_sos_is_stored_while_the_writer_process_is_frozen():
+    """Decision 0141: on PostgreSQL the `ingest-urgent` threads store an SOS themselves, so a
+    writer process that does not run at all (stopped here with SIGSTOP; on a busy machine, one
+    waiting for a CPU) neither holds it up nor is needed for it. Through the child's urgent
+    thread, as before, the SOS waited until the child ran again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("on SQLite urgent batches go through the child's urgent pipe")
+    ensure_reference_data()
+    sos = _sos_frame(5151)
+    with _ingestor("frozen-writer-node") as (ingestor, lt):
+        writer = ingestor.writer_process
+        assert writer is not None and writer.pid is not None
+        os.kill(writer.pid, signal.SIGSTOP)
+        try:
+            (future,) = lt.run(_submit_each(ingestor, [sos]))
+            stored = lt.run(asyncio.wait_for(asyncio.shield(future), 30), timeout=40)
+            assert RawFrame.objects.filter(data=sos.raw).exists(), "stored while the child was stopped"
+        finally:
+            os.kill(writer.pid, signal.SIGCONT)
+        assert ingestor.metrics.events_stored == 1
+    assert stored[0].raw_frame_id == _raw_ids([sos])[0]
+    assert DeviceEventRecord.objects.filter(raw_frame_id=stored[0].raw_frame_id, kind="alarm").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_an_sos_whose_connection_is_lost_is_not_acknowledged_and_the_next_is_stored():
+    """Decision 0141: the server ends the `ingest-urgent` thread's session while its SOS waits
+    (for a lock here): the SOS is not acknowledged (`StorageError`, so the terminal resends), its
+    frame is not stored, and the next SOS is stored on a fresh connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("on SQLite urgent batches go through the child's urgent pipe: the previous test")
+    ensure_reference_data()
+    first, second = _sos_frame(6161), _sos_frame(6162)
+    with _ingestor("lost-urgent-node") as (ingestor, lt):
+        with _storage_held(), connection.cursor() as cursor:
+            (future,) = lt.run(_submit_each(ingestor, [first]))
+            waiting = (
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+
+            def blocked() -> list[int]:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # read afresh in this transaction
+                cursor.execute(waiting)
+                return [row[0] for row in cursor.fetchall()]
+
+            wait_for(lambda: len(blocked()) == 1, timeout=30)
+            (pid,) = blocked()
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            (lost,) = lt.run(_outcomes([future]), timeout=60)
+        (after,) = lt.run(_outcomes(lt.run(_submit_each(ingestor, [second]))), timeout=60)
+        assert ingestor.metrics.storage_failures == 1
+    assert isinstance(lost, StorageError), lost
+    assert not RawFrame.objects.filter(data=first.raw).exists()
+    assert not isinstance(after, BaseException), after
+    assert after[0].raw_frame_id == _raw_ids([second])[0]

@@ -1,7 +1,8 @@
 """The CPU priority of a gateway's bulk work (decision 0137).
 
-An SOS's path to its ACK is a chain of wake-ups: the event loop, the writer process's urgent
-thread (PostgreSQL) or the urgent journal's (SQLite), the database server, the event loop again.
+An SOS's path to its ACK is a chain of wake-ups: the event loop, the gateway's `ingest-urgent`
+thread (PostgreSQL; until decision 0141, the writer process's urgent thread) or the urgent
+journal's (SQLite), the database server, the event loop again.
 With the machine 96 % busy at 10,000 messages a second, each of them waited for a CPU behind the
 bulk of the work: the rules process and the writer process's batches, which nobody waits on
 within milliseconds. Those two now run at a lower priority (a higher nice value), so that the
@@ -9,7 +10,8 @@ scheduler runs a woken thread of the SOS's chain before them. They still get eve
 rest leaves free, which at the benchmark's load is more than they need.
 
 On Linux a thread's nice value is its own, and threads take their creator's when they start. The
-writer process therefore starts its urgent thread first and lowers its own (batch) thread after.
+writer process lowers its batch thread; on PostgreSQL nothing of an SOS's path runs in it any more
+(decision 0141).
 Raising a priority back needs privileges, which a gateway does not have; lowering it does not.
 
 This is done on PostgreSQL only, by default. On SQLite it made the SOS tail worse (two alternating

@@ -166,6 +166,14 @@ class _Generator:
         await asyncio.gather(*(first(t) for t in self.terminals))
 
 
+def quantile(ordered: list[float], q: float) -> float | None:
+    """The `q` quantile of sorted samples (the sample at index ⌊n·q⌋, the last one at most);
+    None for no samples."""
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
 def start_delays(sos: list[bool], interval: float, sos_starts: list[float]) -> list[float]:
     """When each terminal of one generator process sends its first report (seconds after the
     start): the reporting terminals spread over one interval (terminals do not report in lock
@@ -326,17 +334,15 @@ async def _load(
         "acked_per_second": [sum(counts) for counts in zip(*(p["per_second"] for p in parts), strict=True)],
         "generator_cpu_us_per_message": round(sum(p["cpu_s"] for p in parts) / max(1, messages) * 1e6, 1),
         "sos_samples": len(latencies),
-        "sos_p50_ms": latencies[len(latencies) // 2] if latencies else None,
-        "sos_p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+        "sos_p50_ms": quantile(latencies, 0.5),
+        "sos_p99_ms": quantile(latencies, 0.99),
         "sos_max_ms": latencies[-1] if latencies else None,
         "sos_latencies_ms": [round(x, 2) for x in latencies],
         "sos_callers": mode,
         **(
             {
-                "sos_in_generators_p50_ms": among[len(among) // 2] if among else None,
-                "sos_in_generators_p99_ms": among[min(len(among) - 1, int(len(among) * 0.99))]
-                if among
-                else None,
+                "sos_in_generators_p50_ms": quantile(among, 0.5),
+                "sos_in_generators_p99_ms": quantile(among, 0.99),
                 "sos_in_generators_latencies_ms": [round(x, 2) for x in among],
             }
             if mode == "split"

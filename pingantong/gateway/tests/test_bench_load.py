@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from pingantong.gateway.bench import plan_parts, sos_callers_mode, start_delays
+from pingantong.gateway.bench import plan_parts, quantile, sos_callers_mode, start_delays
 
 
 def _first_presses(parts, interval=0.9):
@@ -85,3 +85,12 @@ def test_the_database_servers_cpu_is_read_on_a_local_postgresql_and_not_claimed_
         cursor.execute("SELECT count(*) FROM generate_series(1, 3000000)")
     after = _database_server_cpu()
     assert after is not None and after > before
+
+
+def test_the_quantiles_are_read_from_the_sorted_samples_as_documented():
+    """p50 and p99 of the SOS samples, for the main figures and the `split` mode's other half."""
+    samples = [float(n) for n in range(1, 201)]  # 1.0 … 200.0
+    assert quantile(samples, 0.5) == 101.0
+    assert quantile(samples, 0.99) == 199.0  # index 198: two samples above it
+    assert quantile([7.0], 0.99) == 7.0
+    assert quantile([], 0.5) is None

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from pingantong.gateway import priority
 from pingantong.gateway.ingest import dbconn
@@ -846,8 +846,6 @@ class Ingestor:
 
     def _adopt_urgent_connection(self) -> None:
         """Remember this thread's connection, so that `stop` closes it once the thread is gone."""
-        from django.db import DEFAULT_DB_ALIAS, connections
-
         mine = connections[DEFAULT_DB_ALIAS]
         with self._metrics_lock:
             if any(c is mine for c in self._urgent_connections):

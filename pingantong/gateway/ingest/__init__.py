@@ -294,8 +294,12 @@ class Ingestor:
         if self.writer_mode == "process" and self.writer_process is None:
             self.writer_process = WriterProcess(self.node)
             await asyncio.get_running_loop().run_in_executor(None, self.writer_process.start)
-            self._urgent_pool = ThreadPoolExecutor(URGENT_IN_FLIGHT, thread_name_prefix="ingest-urgent")
             self._urgent_here = connection.vendor == "postgresql"
+            self._urgent_pool = ThreadPoolExecutor(
+                URGENT_IN_FLIGHT,
+                thread_name_prefix="ingest-urgent",
+                initializer=self._adopt_urgent_connection if self._urgent_here else None,
+            )
             self._urgent_task = asyncio.create_task(self._run_urgent(), name="ingest-urgent")
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ingest")
@@ -838,19 +842,17 @@ class Ingestor:
         on a busy machine, could hold it while waiting for a CPU. It waited again for each of
         the three round trips to the server, and once more for the pipe back. Here the lock is
         shared with the event loop, which runs at the listeners' priority."""
-        self._adopt_urgent_connection()
         keep_connection()
         stored, handed, _waited = store_in_turn(frames, self.node)
         self._count_process_write(len(handed), 0.0, started)
         return stored
 
     def _adopt_urgent_connection(self) -> None:
-        """Remember this thread's connection, so that `stop` closes it once the thread is gone."""
+        """As each `ingest-urgent` thread starts (PostgreSQL): remember its connection, so that
+        `stop` closes it once the thread is gone."""
         mine = connections[DEFAULT_DB_ALIAS]
+        mine.inc_thread_sharing()  # closed from another thread at `stop`
         with self._metrics_lock:
-            if any(c is mine for c in self._urgent_connections):
-                return
-            mine.inc_thread_sharing()  # closed from the loop's thread at `stop`
             self._urgent_connections.append(mine)
 
     def _close_urgent_connections(self) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from pingantong.devices.actions import register_device
 from pingantong.devices.models import DeviceEventRecord, DeviceState, PositionRecord, RawFrame
@@ -402,7 +402,11 @@ def test_on_postgresql_an_sos_is_stored_while_the_writer_process_is_frozen():
         finally:
             os.kill(writer.pid, signal.SIGCONT)
         assert ingestor.metrics.events_stored == 1
+        adopted = list(ingestor._urgent_connections)
     assert stored[0].raw_frame_id == _raw_ids([sos])[0]
+    # The thread's connection was its own, and `stop` closed it.
+    assert adopted and all(c is not connections["default"] for c in adopted)
+    assert all(c.connection is None for c in adopted), "an urgent thread's connection left open"
     assert DeviceEventRecord.objects.filter(raw_frame_id=stored[0].raw_frame_id, kind="alarm").count() == 1
 
 

@@ -36,7 +36,13 @@ from pingantong.gateway.ingest import dbconn
 from pingantong.gateway.ingest.consumer import RulesProcess
 from pingantong.gateway.ingest.dbconn import keep_connection
 from pingantong.gateway.ingest.journal import UrgentJournal, already_stored
-from pingantong.gateway.ingest.store import retry_locked, store_batch, store_in_turn
+from pingantong.gateway.ingest.store import (
+    one_statement,
+    retry_locked,
+    store_batch,
+    store_in_one_statement,
+    store_in_turn,
+)
 from pingantong.gateway.ingest.types import FrameIn, Stored
 from pingantong.gateway.ingest.writelock import writer_turn
 from pingantong.gateway.ingest.writerproc import PartlyStored, WriterProcess
@@ -843,6 +849,11 @@ class Ingestor:
         the three round trips to the server, and once more for the pipe back. Here the lock is
         shared with the event loop, which runs at the listeners' priority."""
         keep_connection()
+        if one_statement(frames):  # one round trip to the server instead of three (decision 0142)
+            done = store_in_one_statement(frames, self.node)
+            if done is not None:
+                self._count_process_write(sum(len(s.event_ids) for s in done), 0.0, started)
+                return done
         stored, handed, _waited = store_in_turn(frames, self.node)
         self._count_process_write(len(handed), 0.0, started)
         return stored

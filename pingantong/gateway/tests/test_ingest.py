@@ -176,16 +176,25 @@ def test_postgresql_ids_come_from_the_named_sequences_without_a_look_up_per_batc
     assert len(ids) == 7 and len(set(ids)) == 7
 
 
-@pytest.fixture(params=["copy", "pipelined"])
+@pytest.fixture(params=["copy", "pipelined", "one statement"])
 def store_path(request, monkeypatch):
-    """Both ways PostgreSQL is written: binary COPY (batches) and the pipeline (a few frames,
-    decision 0136)."""
+    """Every way PostgreSQL is written: binary COPY (batches), the pipeline (a few frames,
+    decision 0136) and one statement (an urgent frame, decision 0142). Returns the writer."""
     from django.db import connection
 
-    if request.param == "pipelined" and connection.vendor != "postgresql":
-        pytest.skip("the pipelined writer is PostgreSQL's; SQLite has one way")
+    if request.param != "copy" and connection.vendor != "postgresql":
+        pytest.skip(f"the {request.param} writer is PostgreSQL's; SQLite has one way")
     monkeypatch.setattr(store, "PIPELINED_FRAMES", 0 if request.param == "copy" else 16)
-    return request.param
+    if request.param == "one statement":
+
+        def in_one(frames, node):
+            assert store.one_statement(frames)
+            stored = store.store_in_one_statement(frames, node)
+            assert stored is not None
+            return stored
+
+        return in_one
+    return store_batch
 
 
 def test_every_kind_of_value_comes_back_as_stored(store_path):
@@ -213,7 +222,7 @@ def test_every_kind_of_value_comes_back_as_stored(store_path):
         serial=65_535,
         extra={"note": '平安通 \\ "quoted"', "n": [1, 2.5, None]},
     )
-    store_batch([FrameIn("watch", raw, [event], peer="[::1]:5000", identity="8612345", received_at=at)], "n1")
+    store_path([FrameIn("watch", raw, [event], peer="[::1]:5000", identity="8612345", received_at=at)], "n1")
     frame = RawFrame.objects.get()
     assert bytes(frame.data) == raw and frame.peer == "[::1]:5000" and frame.received_at == at
     stored = DeviceEventRecord.objects.get()
@@ -229,6 +238,8 @@ def test_every_kind_of_value_comes_back_as_stored(store_path):
     assert sensor.alarms == ["sos", "low_battery"]
     vitals = VitalsRecord.objects.get()
     assert (vitals.heart_rate_bpm, vitals.spo2_pct, vitals.body_temp_c) == (72, 97, None)
+    assert vitals.event_id == sensor.event_id == stored.pk and vitals.device_id == device.pk
+    assert gwtools.queued() == [stored.pk]
 
 
 def test_a_few_frames_on_postgresql_are_written_in_three_round_trips(monkeypatch):
@@ -254,6 +265,101 @@ def test_a_few_frames_on_postgresql_are_written_in_three_round_trips(monkeypatch
     monkeypatch.setattr(store, "PIPELINED_FRAMES", 0)
     *_, copy_trips = _round_trips(lambda: store_batch(frames, "n1"))
     assert copy_trips >= 10, copy_trips  # the COPY path: the count tells the two apart
+
+
+def test_an_sos_frame_on_postgresql_is_written_in_one_round_trip():
+    """Decision 0142: an urgent frame of a registered device is one statement, its own
+    transaction: the look-up, the ids and every row in one wait for the server. Each event, and
+    each position, gets its own id, in the frame's order, and waits for the rules stage."""
+    from django.db import connection
+
+    from pingantong.devices.models import PositionRecord, RawFrame
+    from pingantong.gateway.events import Position
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's round trips; SQLite is a library in the process")
+    device = register_device(protocol="watch", identity="8612345", device_type="watch")
+    here = Position(26.26, 117.63, True)
+    events = [
+        _event("8612345", alarms=["sos"], position=here),
+        _event("8612345", serial=2),
+        _event("8612345"),
+    ]
+    frames = [FrameIn("watch", b"[..]", events, identity="8612345")]
+    store.store_in_one_statement(frames, "n1")  # the statement built, as the first SOS does
+    assert store.one_statement(frames)
+    stored, trips = _round_trips(lambda: (store.store_in_one_statement(frames, "n1"),))
+    assert trips == 1
+    (one,) = stored
+    assert one.device_pk == device.pk and len(set(one.event_ids)) == 3
+    records = DeviceEventRecord.objects.filter(pk__in=one.event_ids)
+    assert {r.raw_frame_id for r in records} == {one.raw_frame_id}
+    assert [r.serial for r in sorted(records, key=lambda r: one.event_ids.index(r.pk))] == [None, 2, None]
+    assert RawFrame.objects.get(pk=one.raw_frame_id).device_id == device.pk
+    assert PositionRecord.objects.get(event_id=one.event_ids[0]).device_id == device.pk
+    assert not PositionRecord.objects.filter(event_id__in=one.event_ids[1:]).exists()
+    assert set(gwtools.queued("n1")) >= set(one.event_ids)
+    # Not for one statement: two frames, an event of another device, a caller's transaction.
+    assert not store.one_statement(frames * 2)
+    assert not store.one_statement(
+        [FrameIn("watch", b"[..]", [*events, _event("86999")], identity="8612345")]
+    )
+    from django.db import transaction
+
+    with transaction.atomic():
+        assert not store.one_statement(frames)
+
+
+def test_one_statement_for_a_device_not_in_the_registry_writes_nothing_and_the_inbox_way_follows():
+    """An SOS of an unregistered device takes the way that counts it in the installers' inbox
+    (and still raises its alarm, flagged unbound): the statement, whose look-up finds no device,
+    inserts nothing at all."""
+    from django.db import connection
+
+    from pingantong.devices.models import RawFrame, UnknownDeviceInbox
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's one-statement writer")
+    frames = [FrameIn("watch", b"[..]", [_event("86000001", alarms=["sos"])], identity="86000001")]
+    assert store.one_statement(frames)
+    assert store.store_in_one_statement(frames, "n1") is None
+    assert not RawFrame.objects.exists() and not DeviceEventRecord.objects.exists()
+    assert not gwtools.queued()
+    store_batch(frames, "n1")
+    assert UnknownDeviceInbox.objects.get().identity == "86000001"
+
+
+def test_one_statement_that_fails_stores_none_of_its_rows(monkeypatch):
+    """The statement is all or nothing: when its last INSERT fails, the frame, event and position
+    before it are not stored, the error is the database's, and the connection stores the next."""
+    from django.db import IntegrityError, connection
+
+    from pingantong.devices.models import PositionRecord, RawFrame
+    from pingantong.gateway.events import Position
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's one-statement writer")
+    register_device(protocol="watch", identity="8612345", device_type="watch")
+    numbered = store._numbered
+
+    def queued_twice(*args):
+        tables, stored, handed = numbered(*args)
+        table, columns, rows = tables[-1]
+        return [*tables[:-1], (table, columns, rows + rows)], stored, handed
+
+    monkeypatch.setattr(store, "_numbered", queued_twice)
+    here = Position(26.26, 117.63, True)
+    frames = [
+        FrameIn("watch", b"[..]", [_event("8612345", alarms=["sos"], position=here)], identity="8612345")
+    ]
+    with pytest.raises(IntegrityError):
+        store.store_in_one_statement(frames, "n1")
+    assert not RawFrame.objects.exists() and not DeviceEventRecord.objects.exists()
+    assert not PositionRecord.objects.exists() and not gwtools.queued()
+    monkeypatch.undo()
+    (stored,) = store.store_in_one_statement(frames, "n1")
+    assert RawFrame.objects.get().pk == stored.raw_frame_id
+    assert PositionRecord.objects.get().event_id == stored.event_ids[0]
 
 
 def _round_trips(work):

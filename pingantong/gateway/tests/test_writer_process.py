@@ -19,7 +19,14 @@ import pytest
 from django.db import connection, connections, transaction
 
 from pingantong.devices.actions import register_device
-from pingantong.devices.models import DeviceEventRecord, DeviceState, PositionRecord, RawFrame
+from pingantong.devices.models import (
+    DeviceEventRecord,
+    DeviceState,
+    PositionRecord,
+    RawFrame,
+    UnknownDeviceInbox,
+)
+from pingantong.gateway import ingest
 from pingantong.gateway.events import DeviceEvent, Position
 from pingantong.gateway.ingest import FrameIn, Ingestor, StorageError, writer_mode
 from pingantong.gateway.ingest.writelock import writer_turn
@@ -216,6 +223,19 @@ def _ingestor(node: str) -> Iterator[tuple[Ingestor, LoopThread]]:
         lt.close()
 
 
+def _calls_of(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[Any]:
+    """The first arguments `module.name` is called with, from now on; it still does its work."""
+    calls: list[Any] = []
+    work = getattr(module, name)
+
+    def recorded(first: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(list(first))
+        return work(first, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, recorded)
+    return calls
+
+
 def _raw_ids(frames: list[FrameIn]) -> list[int]:
     ids = dict(RawFrame.objects.filter(data__in=[f.raw for f in frames]).values_list("data", "id"))
     return [ids[bytes(f.raw)] for f in frames]
@@ -382,7 +402,7 @@ def test_urgent_requests_in_flight_all_fail_when_the_child_dies_with_them():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_on_postgresql_an_sos_is_stored_while_the_writer_process_is_frozen():
+def test_on_postgresql_an_sos_is_stored_while_the_writer_process_is_frozen(monkeypatch):
     """Decision 0141: on PostgreSQL the `ingest-urgent` threads store an SOS themselves, so a
     writer process that does not run at all (stopped here with SIGSTOP; on a busy machine, one
     waiting for a CPU) neither holds it up nor is needed for it. Through the child's urgent
@@ -390,28 +410,38 @@ def test_on_postgresql_an_sos_is_stored_while_the_writer_process_is_frozen():
     if connection.vendor != "postgresql":
         pytest.skip("on SQLite urgent batches go through the child's urgent pipe")
     ensure_reference_data()
-    sos = _sos_frame(5151)
+    sos, unbound = _sos_frame(5151), _sos_frame(5152)
+    device = register_device(protocol="watch", identity=sos.events[0].device_id, device_type="watch")
+    in_one = _calls_of(monkeypatch, ingest, "store_in_one_statement")
     with _ingestor("frozen-writer-node") as (ingestor, lt):
         writer = ingestor.writer_process
         assert writer is not None and writer.pid is not None
         os.kill(writer.pid, signal.SIGSTOP)
         try:
-            (future,) = lt.run(_submit_each(ingestor, [sos]))
-            stored = lt.run(asyncio.wait_for(asyncio.shield(future), 30), timeout=40)
-            assert RawFrame.objects.filter(data=sos.raw).exists(), "stored while the child was stopped"
+            stored = []
+            for frame in (sos, unbound):
+                (future,) = lt.run(_submit_each(ingestor, [frame]))
+                stored += lt.run(asyncio.wait_for(asyncio.shield(future), 30), timeout=40)
+                assert RawFrame.objects.filter(data=frame.raw).exists(), "stored while the child was stopped"
         finally:
             os.kill(writer.pid, signal.SIGCONT)
-        assert ingestor.metrics.events_stored == 1
+        assert ingestor.metrics.events_stored == 2
         adopted = list(ingestor._urgent_connections)
-    assert stored[0].raw_frame_id == _raw_ids([sos])[0]
+    assert [s.raw_frame_id for s in stored] == _raw_ids([sos, unbound])
+    # A registered device's SOS in one statement (decision 0142), the other the inbox's way.
+    assert in_one == [[sos], [unbound]] and [s.device_pk for s in stored] == [device.pk, None]
+    assert UnknownDeviceInbox.objects.get().identity == unbound.events[0].device_id
     # The thread's connection was its own, and `stop` closed it.
     assert adopted and all(c is not connections["default"] for c in adopted)
     assert all(c.connection is None for c in adopted), "an urgent thread's connection left open"
-    assert DeviceEventRecord.objects.filter(raw_frame_id=stored[0].raw_frame_id, kind="alarm").count() == 1
+    for s in stored:
+        assert DeviceEventRecord.objects.filter(raw_frame_id=s.raw_frame_id, kind="alarm").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_on_postgresql_an_sos_whose_connection_is_lost_is_not_acknowledged_and_the_next_is_stored():
+def test_on_postgresql_an_sos_whose_connection_is_lost_is_not_acknowledged_and_the_next_is_stored(
+    monkeypatch,
+):
     """Decision 0141: the server ends the `ingest-urgent` thread's session while its SOS waits
     (for a lock here): the SOS is not acknowledged (`StorageError`, so the terminal resends), its
     frame is not stored, and the next SOS is stored on a fresh connection."""
@@ -419,6 +449,8 @@ def test_on_postgresql_an_sos_whose_connection_is_lost_is_not_acknowledged_and_t
         pytest.skip("on SQLite urgent batches go through the child's urgent pipe: the previous test")
     ensure_reference_data()
     first, second = _sos_frame(6161), _sos_frame(6162)
+    register_device(protocol="watch", identity=first.events[0].device_id, device_type="watch")
+    in_one = _calls_of(monkeypatch, ingest, "store_in_one_statement")
     with _ingestor("lost-urgent-node") as (ingestor, lt):
         with _storage_held(), connection.cursor() as cursor:
             (future,) = lt.run(_submit_each(ingestor, [first]))
@@ -438,6 +470,7 @@ def test_on_postgresql_an_sos_whose_connection_is_lost_is_not_acknowledged_and_t
             (lost,) = lt.run(_outcomes([future]), timeout=60)
         (after,) = lt.run(_outcomes(lt.run(_submit_each(ingestor, [second]))), timeout=60)
         assert ingestor.metrics.storage_failures == 1
+    assert in_one == [[first], [second]], "the lost SOS was a registered device's: one statement"
     assert isinstance(lost, StorageError), lost
     assert not RawFrame.objects.filter(data=first.raw).exists()
     assert not isinstance(after, BaseException), after

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import connections
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -226,12 +228,13 @@ def _signal_stamp() -> int:
         return 0
 
 
-def _off_the_request_thread(func: Any) -> Any:
-    """`func` for the relay loop to await, run outside asgiref's thread-sensitive thread: every
-    sync view and `database_sync_to_async` call of this web process (a console's websocket
-    connecting) runs there, and an escalation pass over a full queue held it for seconds
-    (decision 0123). Connections are checked before and after, as around a request."""
-    return database_sync_to_async(func, thread_sensitive=False)
+def _off_the_request_thread(func: Any, executor: ThreadPoolExecutor) -> Any:
+    """`func` for the relay loop to await, run in `executor` (the relay's own thread), outside
+    asgiref's thread-sensitive thread: every sync view and `database_sync_to_async` call of this web
+    process (a console's websocket connecting) runs there, and an escalation pass over a full queue
+    held it for seconds (decision 0123). Connections are checked before and after, as around a
+    request."""
+    return database_sync_to_async(func, thread_sensitive=False, executor=executor)
 
 
 async def relay(stop: asyncio.Event) -> None:
@@ -248,18 +251,27 @@ async def relay(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     stamp = _signal_stamp()
     last_pass = -interval
-    while not stop.is_set():
-        try:
-            if relay_needed():
-                current = _signal_stamp()
-                if current != stamp or loop.time() - last_pass >= interval:
-                    stamp, last_pass = current, loop.time()
-                    cursor = await _off_the_request_thread(relay_once)(cursor)
-            if loop.time() - last_supervised >= supervise_every:
-                last_supervised = loop.time()
-                await _off_the_request_thread(supervise)()
-        except Exception:
-            log.exception("alarm relay pass failed")
-        wait = min(interval, SIGNAL_CHECK_SECONDS) if relay_needed() else interval
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=wait)
+    # The passes run in a thread of the relay's own. Django keeps a connection per thread until that
+    # thread closes it: on stop, close the one the passes opened, or it stays open (idle) as long as
+    # the process lives (and PostgreSQL refuses to drop a test database still in use).
+    passes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alarm-relay")
+    try:
+        while not stop.is_set():
+            try:
+                if relay_needed():
+                    current = _signal_stamp()
+                    if current != stamp or loop.time() - last_pass >= interval:
+                        stamp, last_pass = current, loop.time()
+                        cursor = await _off_the_request_thread(relay_once, passes)(cursor)
+                if loop.time() - last_supervised >= supervise_every:
+                    last_supervised = loop.time()
+                    await _off_the_request_thread(supervise, passes)()
+            except Exception:
+                log.exception("alarm relay pass failed")
+            wait = min(interval, SIGNAL_CHECK_SECONDS) if relay_needed() else interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+    finally:
+        with contextlib.suppress(Exception):
+            await loop.run_in_executor(passes, connections.close_all)
+        passes.shutdown(wait=False)

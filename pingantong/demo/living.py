@@ -21,10 +21,13 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 
 from .simulator.fleet import Fleet, SimDevice
 
@@ -137,12 +140,26 @@ async def inject_alarms(fleet: Fleet, config: FleetSettings, stop: asyncio.Event
         delay = config.sos_every_s
 
 
+def _closing_connections(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func`, then close the database connections of the worker thread it ran in. The service reads
+    the database only as it starts; Django keeps a connection per thread until that thread closes it,
+    so the event loop's executor thread would hold it (idle) as long as the process lives."""
+
+    def run(*args: Any) -> Any:
+        try:
+            return func(*args)
+        finally:
+            connections.close_all()
+
+    return run
+
+
 async def run_demo_fleet(stop: asyncio.Event, config: FleetSettings | None = None) -> None:
     """The `demo-fleet` service (see the module docstring)."""
-    if not await sync_to_async(demo_enabled, thread_sensitive=False)():
+    if not await sync_to_async(_closing_connections(demo_enabled), thread_sensitive=False)():
         return
     config = config or FleetSettings.from_environment()
-    devices = await sync_to_async(fleet_devices, thread_sensitive=False)(config)
+    devices = await sync_to_async(_closing_connections(fleet_devices), thread_sensitive=False)(config)
     if not devices:
         return
     if not await wait_for_listeners(config, stop):

@@ -63,6 +63,17 @@ async def fresh_sync_thread_connection() -> None:
     await sync_to_async(reconnect, thread_sensitive=True)()
 
 
+async def close_sync_thread_connection() -> None:
+    """Close the connection of asgiref's thread-sensitive thread (the ORM in views, consumers and
+    `database_sync_to_async`). That thread lives as long as the process and Django keeps a connection
+    per thread until the thread closes it: left open, PostgreSQL refuses to drop the test database at
+    the end of the run. Await it in a loop with no outer async_to_sync (as `fresh_sync_thread_connection`)."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all, thread_sensitive=True)()
+
+
 def ensure_alarm_regions() -> None:
     """Transactional tests start from a flushed database (the regions app re-seeds only the
     district and its towns): put back the village the alarm tests use."""

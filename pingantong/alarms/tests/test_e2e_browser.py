@@ -19,7 +19,7 @@ import pytest
 
 from pingantong.accounts.choices import Role
 
-from .conftest import ensure_alarm_regions, fresh_sync_thread_connection
+from .conftest import close_sync_thread_connection, ensure_alarm_regions, fresh_sync_thread_connection
 
 pytestmark = [
     pytest.mark.browser,
@@ -93,19 +93,25 @@ def platform(settings):
         gateway = Gateway({"watch": 0}, host="127.0.0.1", node="e2e-node", downlinks=False, recover=False)
         ports = await gateway.start()
         asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-        asyncio.get_running_loop().create_task(live.relay(stop))
-        return gateway, ports
+        relaying = asyncio.get_running_loop().create_task(live.relay(stop))
+        return gateway, ports, relaying
+
+    async def finished(task: asyncio.Task) -> None:
+        await asyncio.wait_for(task, 10)
 
     lt.run(fresh_sync_thread_connection())
-    gateway, ports = lt.run(start())
+    gateway, ports, relaying = lt.run(start())
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     yield f"http://127.0.0.1:{port}", ports["watch"], gateway, lt
     lt.loop.call_soon_threadsafe(stop.set)
     server.should_exit = True
+    lt.run(finished(relaying))  # its last pass done and its thread's connection closed
     time.sleep(0.3)
     lt.run(gateway.stop())
+    # The views' and consumers' queries ran in asgiref's thread-sensitive thread, which outlives the test.
+    lt.run(close_sync_thread_connection())
     lt.close()
     sock.close()
 

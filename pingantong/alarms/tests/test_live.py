@@ -12,7 +12,7 @@ from asgiref.testing import ApplicationCommunicator
 from pingantong.alarms import actions, live
 from pingantong.alarms.consumers import AlarmConsumer, console_groups
 
-from .conftest import ensure_alarm_regions
+from .conftest import close_sync_thread_connection, ensure_alarm_regions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,6 +75,8 @@ async def _connect(user):
 @pytest.fixture(autouse=True)
 def _regions(transactional_db):
     ensure_alarm_regions()
+    yield
+    async_to_sync(close_sync_thread_connection)()  # the consumers' queries opened it
 
 
 def test_console_groups_follow_role_regions(user_factory):

@@ -847,7 +847,9 @@ class Ingestor:
         lock, held by the batch thread, which runs at a lower CPU priority (decision 0137) and,
         on a busy machine, could hold it while waiting for a CPU. It waited again for each of
         the three round trips to the server, and once more for the pipe back. Here the lock is
-        shared with the event loop, which runs at the listeners' priority."""
+        shared with the event loop, which runs at the listeners' priority. A registered
+        device's frame is one statement, one round trip (decision 0142); others take the
+        three of `store_in_turn`."""
         keep_connection()
         if one_statement(frames):  # one round trip to the server instead of three (decision 0142)
             done = store_in_one_statement(frames, self.node)

@@ -613,7 +613,7 @@ def store_pipelined(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored],
 # An SOS on the urgent path waited for three round trips in `store_pipelined` (the look-up with the
 # ids; BEGIN and the INSERTs; the COMMIT), each a wake-up of the server's process and then of the
 # urgent thread, on a machine busy with the gateway's load: 9.6 ms of its 14.7 ms mean inside the
-# gateway at 10,000 messages a second (decision 0142). One frame of a registered device is stored
+# gateway at 10,000 messages a second (decision 0141). One frame of a registered device is stored
 # instead by one statement, in autocommit its own transaction, so one round trip: the device is
 # looked up, the ids are taken from the sequences and every row is inserted by data-modifying
 # WITH queries, all or nothing. A device not in the registry makes the look-up, and so every

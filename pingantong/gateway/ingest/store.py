@@ -734,7 +734,7 @@ def _one_statement_sql(
     lookup = (
         f'SELECT d."{device.pk.column}" AS device, nextval({_literal(raw_sequence)}::regclass) AS raw, '  # noqa: S608 - names from the catalogue
         f"ARRAY(SELECT nextval({_literal(event_sequence)}::regclass) "
-        f"FROM generate_series(1, {int(n_events)})) AS events "
+        f"FROM generate_series(1, {int(n_events)}) ORDER BY 1) AS events "  # in the frame's order
         f'FROM "{device.db_table}" d '
         f'WHERE d."{_column(device, "protocol")}" = %s AND d."{_column(device, "identity")}" = %s'
     )

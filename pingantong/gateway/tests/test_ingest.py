@@ -292,6 +292,7 @@ def test_an_sos_frame_on_postgresql_is_written_in_one_round_trip():
     assert trips == 1
     (one,) = stored
     assert one.device_pk == device.pk and len(set(one.event_ids)) == 3
+    assert one.event_ids == sorted(one.event_ids), "the rules read a device's events in id order"
     records = DeviceEventRecord.objects.filter(pk__in=one.event_ids)
     assert {r.raw_frame_id for r in records} == {one.raw_frame_id}
     assert [r.serial for r in sorted(records, key=lambda r: one.event_ids.index(r.pk))] == [None, 2, None]

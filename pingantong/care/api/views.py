@@ -211,7 +211,7 @@ class CoverageViewSet(mixins.ListModelMixin, RestrictedGenericViewSet):
     """Daily confirmation coverage: `GET ?day=YYYY-MM-DD&region=<code>` gives confirmed / due per
     region one level below `region` and the total (aggregates only, restricted to the user's regions)."""
 
-    queryset = DailyCoverage.objects.all()
+    queryset = DailyCoverage.objects.order_by("-day", "region")
     serializer_class = s.CoverageSerializer
 
     def list(self, request: Request, *args, **kwargs) -> Response:
@@ -317,7 +317,8 @@ class ActivityViewSet(RestrictedModelViewSet):
     """Offline activities (S18); `POST <id>/signup/` signs a client up, `POST <id>/attendance/`
     records who came."""
 
-    queryset = Activity.objects.annotate(signed_up=Count("signups"))
+    # Meta.ordering does not apply to a GROUP BY query: ordered here, or pages may repeat rows.
+    queryset = Activity.objects.annotate(signed_up=Count("signups")).order_by("-starts_at", "-pk")
     serializer_class = s.ActivitySerializer
     restrict_action = {"signup": "view", "attendance": "change"}
 

@@ -207,7 +207,7 @@ class AgreementViewSet(RestrictedReadOnlyViewSet):
 class TerminationViewSet(RestrictedReadOnlyViewSet):
     """Terminations (P4); recorded with POST /clients/{id}/terminate/."""
 
-    queryset = Termination.objects.all()
+    queryset = Termination.objects.order_by("-effective_date", "-pk")  # the latest first, pages stable
     serializer_class = s.TerminationSerializer
 
 

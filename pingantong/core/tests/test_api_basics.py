@@ -62,3 +62,33 @@ def test_docs_page_needs_no_network(client):
     html = client.get("/api/v1/docs/").content.decode()
     assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+
+
+def _list_viewsets(patterns, found=None) -> dict:
+    """Every viewset class the URL configuration routes a `list` to."""
+    found = {} if found is None else found
+    for pattern in patterns:
+        if hasattr(pattern, "url_patterns"):
+            _list_viewsets(pattern.url_patterns, found)
+            continue
+        cls = getattr(pattern.callback, "cls", None)
+        if cls is not None and "list" in (getattr(pattern.callback, "actions", None) or {}).values():
+            found[f"{cls.__module__}.{cls.__name__}"] = cls
+    return found
+
+
+def test_every_api_list_is_ordered_so_its_pages_are_stable():
+    """A page of an unordered list may repeat or skip rows from one page to the next (DRF warns
+    `UnorderedObjectListWarning`): a bureau official paging through terminations, or an agent
+    through activities, would miss some. Meta.ordering is dropped in GROUP BY queries (an
+    annotated count), so each viewset's queryset is ordered itself."""
+    from django.urls import get_resolver
+
+    viewsets = _list_viewsets(get_resolver().url_patterns)
+    assert len(viewsets) > 30, sorted(viewsets)  # the walk finds the API
+    unordered = [
+        name
+        for name, cls in viewsets.items()
+        if getattr(cls, "queryset", None) is not None and not cls.queryset.ordered
+    ]
+    assert unordered == []

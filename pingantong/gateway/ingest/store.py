@@ -74,20 +74,27 @@ as in a binary COPY."""
 _COPY_TYPES: dict[tuple[str, tuple[str, ...]], list[int]] = {}
 
 
-_COLUMN_TYPES: dict[str, dict[str, int]] = {}
+_COLUMNS: dict[str, dict[str, tuple[int, str]]] = {}
 
 
-def _column_types(cursor: Any, table: str) -> dict[str, int]:
-    """Each column's PostgreSQL type, read from the catalogue once per table."""
-    oids = _COLUMN_TYPES.get(table)
-    if oids is None:
+def _columns(cursor: Any, table: str) -> dict[str, tuple[int, str]]:
+    """Each column's PostgreSQL type, read from the catalogue once per table: its oid, and its
+    name in SQL without a length (a cast to it then refuses a value too long, as the column does,
+    instead of cutting it)."""
+    columns = _COLUMNS.get(table)
+    if columns is None:
         cursor.execute(
-            "SELECT attname, atttypid FROM pg_attribute "
+            "SELECT attname, atttypid, format_type(atttypid, NULL) FROM pg_attribute "
             "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
             [table],
         )
-        oids = _COLUMN_TYPES[table] = dict(cursor.fetchall())
-    return oids
+        columns = _COLUMNS[table] = {name: (oid, sql) for name, oid, sql in cursor.fetchall()}
+    return columns
+
+
+def _column_types(cursor: Any, table: str) -> dict[str, int]:
+    """Each column's type oid (`_columns`)."""
+    return {name: oid for name, (oid, _sql) in _columns(cursor, table).items()}
 
 
 def _copy_types(cursor: Any, table: str, columns: Sequence[str]) -> list[int]:
@@ -619,23 +626,6 @@ def store_pipelined(frames: Sequence[FrameIn], node: str) -> tuple[list[Stored],
 # WITH queries, all or nothing. A device not in the registry makes the look-up, and so every
 # INSERT, empty: nothing is written, and the frame goes the way that keeps the installers' inbox.
 
-_SQL_TYPES: dict[str, dict[str, str]] = {}
-
-
-def _sql_types(cursor: Any, table: str) -> dict[str, str]:
-    """Each column's type as SQL names it (without length: a value too long is refused, as in an
-    INSERT of the column itself, not cut), read from the catalogue once per table."""
-    types = _SQL_TYPES.get(table)
-    if types is None:
-        cursor.execute(
-            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-            [table],
-        )
-        types = _SQL_TYPES[table] = dict(cursor.fetchall())
-    return types
-
-
 _ONE_STATEMENT_SQL: dict[tuple, str] = {}
 
 _PLACEHOLDER_DEVICE = DeviceRef(0, "", None, "", "", False, 0)
@@ -740,11 +730,11 @@ def _one_statement_sql(
     )
     parts = [f"ids AS MATERIALIZED ({lookup})"]
     for table, columns, shapes in exprs:
-        types = _sql_types(cursor, table)
+        types = _columns(cursor, table)
         cols = ", ".join(f'"{c}"' for c in columns)
         for shape in shapes:
             values = ", ".join(
-                f"%s::{types[column]}" if expr is None else expr
+                f"%s::{types[column][1]}" if expr is None else expr
                 for column, expr in zip(columns, shape, strict=True)
             )
             parts.append(f'w{len(parts)} AS (INSERT INTO "{table}" ({cols}) SELECT {values} FROM ids)')  # noqa: S608 - names from model meta, values bound

@@ -341,14 +341,7 @@ def test_one_statement_that_fails_stores_none_of_its_rows(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's one-statement writer")
     register_device(protocol="watch", identity="8612345", device_type="watch")
-    numbered = store._numbered
-
-    def queued_twice(*args):
-        tables, stored, handed = numbered(*args)
-        table, columns, rows = tables[-1]
-        return [*tables[:-1], (table, columns, rows + rows)], stored, handed
-
-    monkeypatch.setattr(store, "_numbered", queued_twice)
+    _last_rows_twice(monkeypatch)
     here = Position(26.26, 117.63, True)
     frames = [
         FrameIn("watch", b"[..]", [_event("8612345", alarms=["sos"], position=here)], identity="8612345")
@@ -384,6 +377,19 @@ def _round_trips(work):
     return (*result, turns)
 
 
+def _last_rows_twice(monkeypatch) -> None:
+    """Make the writers insert the last table's rows (the rules queue's) twice: the second
+    INSERT fails on its unique key, after every other row of the batch is in."""
+    numbered = store._numbered
+
+    def queued_twice(*args):
+        tables, stored, handed = numbered(*args)
+        table, columns, rows = tables[-1]
+        return [*tables[:-1], (table, columns, rows + rows)], stored, handed
+
+    monkeypatch.setattr(store, "_numbered", queued_twice)
+
+
 def test_a_pipelined_batch_that_fails_stores_none_of_its_rows(monkeypatch):
     """The pipeline's INSERTs are one transaction (decision 0136): when the last one fails, the
     frames, events and positions before it are not stored either, the error is the database's,
@@ -395,14 +401,7 @@ def test_a_pipelined_batch_that_fails_stores_none_of_its_rows(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's pipeline")
     register_device(protocol="watch", identity="8612345", device_type="watch")
-    numbered = store._numbered
-
-    def queued_twice(*args):
-        tables, stored, handed = numbered(*args)
-        table, columns, rows = tables[-1]
-        return [*tables[:-1], (table, columns, rows + rows)], stored, handed
-
-    monkeypatch.setattr(store, "_numbered", queued_twice)
+    _last_rows_twice(monkeypatch)
     with pytest.raises(IntegrityError):
         store_batch(
             [FrameIn("watch", b"[..]", [_event("8612345", alarms=["sos"])], identity="8612345")], "n1"

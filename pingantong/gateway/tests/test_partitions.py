@@ -25,6 +25,8 @@ from pingantong.testing.scratch_postgres import scratch_postgres
 pytestmark = pytest.mark.timeout(600)
 
 NOW = datetime.now(UTC)
+"""The moment the scratch database is filled and migrated: set again by `pg`, not at import (a
+run of the whole suite that crosses a month's end would otherwise expect the old month)."""
 AGES_DAYS = (100, 40, 0)  # rows received 100 days ago, 40 days ago and now
 
 FILL = """
@@ -84,6 +86,8 @@ print(json.dumps({"raw": raw_part, "position": position_part, "plans": plans}))
 def pg(tmp_path_factory):
     import psycopg
 
+    global NOW
+    NOW = datetime.now(UTC)
     with scratch_postgres(f"pingantong_partitions_{os.getpid()}", tmp_path_factory.mktemp("var")) as db:
         db.manage("migrate", "-v0")  # partitioned from the start
         db.manage("migrate", "gateway", "0001", "-v0")  # back to plain tables (the reverse migration)

@@ -231,6 +231,10 @@ class Ingestor:
         themselves, each on a connection of its own (decision 0141)."""
         self._urgent_connections: list[Any] = []
         """Those threads' connections, closed at `stop`."""
+        self.urgent_ready: deque[tuple[list[Any], asyncio.Future, list[Any]]] = deque()
+        """Urgent batches an `ingest-urgent` thread stored and the loop has not settled yet: the
+        listeners settle them at their next read (`settle_urgent`, decision 0143), not after the
+        loop's pass of reads ends."""
         self._metrics_lock = threading.Lock()
         # The rules stage has its own thread, so a slow applier (an alarm and its cascade) never
         # holds up acknowledgements; see `shares_writer_thread` for the one exception.
@@ -651,9 +655,10 @@ class Ingestor:
         one in front of it was answered.
 
         Called on the loop, in the callback that submitted the frames, and the outcome settles
-        them in the one callback the thread schedules (`_urgent_stored`): no task, event or
-        future between them (decision 0140). Each of those had cost the SOS a pass of a loop
-        busy with 10,000 messages a second, four passes from the frame to its ACK."""
+        them at the listeners' next read, or in the one callback the thread schedules
+        (`settle_urgent`): no task, event or future between them (decision 0140). Each of those
+        had cost the SOS a pass of a loop busy with 10,000 messages a second, four passes from
+        the frame to its ACK; the callback itself still cost one (decision 0143)."""
         in_flight = self._urgent_batches
         while self._urgent and len(in_flight) < URGENT_IN_FLIGHT:
             batch, count = [], 0
@@ -680,13 +685,25 @@ class Ingestor:
         settled: asyncio.Future,
         work: concurrent.futures.Future,
     ) -> None:
-        """In the `ingest-urgent` thread that stored the batch: settle it on the loop."""
+        """In the `ingest-urgent` thread that stored the batch: hand it to the loop to settle,
+        at the next read of any connection or, if none comes first, in a callback of its own."""
         try:
             outcomes = work.result()
         except Exception as exc:
             outcomes = [exc] * len(batch)
+        self.urgent_ready.append((batch, settled, outcomes))
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(self._urgent_stored, batch, settled, outcomes)
+            loop.call_soon_threadsafe(self.settle_urgent)
+
+    def settle_urgent(self) -> None:
+        """On the loop: settle the urgent batches the `ingest-urgent` threads stored (decision
+        0143). The listeners call it as they read a connection, so an SOS is acknowledged within
+        one read of its commit: the callback its thread schedules runs only after the loop's pass
+        through every socket that was ready (a few milliseconds at 10,000 messages a second),
+        and finds nothing left to do."""
+        ready = self.urgent_ready
+        while ready:
+            self._urgent_stored(*ready.popleft())
 
     def _urgent_stored(
         self,
@@ -728,6 +745,8 @@ class Ingestor:
         for start in range(0, len(batch), SETTLE_SLICE):
             if start:
                 await asyncio.sleep(0)  # let the loop read sockets and settle an SOS in between
+            if self.urgent_ready:
+                self.settle_urgent()
             end = start + SETTLE_SLICE
             frames_ok += self._tell(batch[start:end], outcomes[start:end])
         self._count_batch(frames_ok)

@@ -119,9 +119,11 @@ class Session(asyncio.Protocol):
         tr.set_write_buffer_limits(high=listener.limits.max_buffered)
 
     def data_received(self, data: bytes) -> None:
+        listener = self.listener
+        if listener.ingestor.urgent_ready:  # an SOS stored meanwhile: its ACK first (decision 0143)
+            listener.ingestor.settle_urgent()
         if self._closed:
             return
-        listener = self.listener
         metrics = listener.metrics
         self.last_active = listener.loop.time()
         metrics.bytes_in += len(data)

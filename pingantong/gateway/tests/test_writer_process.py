@@ -381,6 +381,47 @@ def test_an_sos_goes_to_the_child_and_is_stored_while_the_loop_that_submitted_it
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_stored_sos_is_acknowledged_at_the_next_read_of_any_connection_before_the_loops_pass_ends():
+    """Decision 0143: an `ingest-urgent` thread has stored an SOS while the loop is busy with a
+    pass of reads (here: one callback that stands for it). The SOS is not acknowledged until the
+    loop reads a connection; then it is, during that read, another terminal's, before the pass
+    ends. Before, its ACK waited for the callback the thread schedules, after the whole pass."""
+    ensure_reference_data()
+    sos_device = register_device(protocol="jt808", identity="13912340072", device_type="jt808_tracker")
+    other_phone = bytes.fromhex("013912340073")
+    other = register_device(protocol="jt808", identity="13912340073", device_type="jt808_tracker")
+    ingestor = Ingestor(node="next-read-node", rules="process", writer="process", journal=False)
+    with running_gateway(ingestor=ingestor, ports={"jt808": 0}) as (gateway, ports, lt):
+        calling, quiet = Terminal(ports["jt808"]), Terminal(ports["jt808"])
+        for term, phone in ((calling, PHONE), (quiet, other_phone)):
+            term.send(jt808_position(phone, 1))
+            term.read_frame_7e()  # identified, and its session known
+        listener = gateway.listeners["jt808"]
+        calling_session, quiet_session = listener.sessions[sos_device.pk], listener.sessions[other.pk]
+        read_now, released = threading.Event(), threading.Event()
+
+        def one_pass_of_reads() -> None:  # on the loop, which reads no socket meanwhile
+            calling_session.data_received(_position(2, sos=True))
+            read_now.wait(30)
+            quiet_session.data_received(jt808_position(other_phone, 2))
+            released.wait(30)
+
+        lt.loop.call_soon_threadsafe(one_pass_of_reads)
+        try:
+            wait_for(
+                lambda: DeviceEventRecord.objects.filter(device=sos_device, serial=2).exists(), timeout=30
+            )
+            assert calling.expect_silence(0.5) == b"", "stored, and no ACK before the loop reads a connection"
+            read_now.set()
+            ack = calling.read_frame_7e(timeout=5)  # the loop is still in its pass
+        finally:
+            read_now.set()
+            released.set()
+        quiet.read_frame_7e()
+    assert ack[1:3] == b"\x80\x01"  # the platform's general response to the SOS report
+
+
+@pytest.mark.django_db(transaction=True)
 def test_urgent_requests_in_flight_all_fail_when_the_child_dies_with_them():
     """The child dies with three urgent batches on its pipe: none is acknowledged, and the next
     SOS starts a new child and is stored."""

@@ -60,6 +60,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"Machine: {machine.get('cpus', '?')} cores, {machine.get('platform', '')}, "
         f"Python {machine.get('python', '')}, database {machine.get('database', '')}.",
+        *_host_lines(machine),
         "",
         "| benchmark | scale | figure | value | unit | target | vs target | ceiling | of ceiling |",
         "|---|---|---|---:|---|---:|---|---:|---:|",
@@ -79,6 +80,23 @@ def render(results: dict[str, Any]) -> str:
             )
     lines.append(END)
     return "\n".join(lines)
+
+
+def _host_lines(machine: dict[str, Any]) -> list[str]:
+    """The host's speed and the database's settings of the run (pingantong.bench.host), when known."""
+    lines = []
+    loop = machine.get("host_loop_s") or {}
+    if loop.get("before") is not None:
+        after = f", {loop['after']} s after" if loop.get("after") is not None else ""
+        lines += [
+            "",
+            f"Host speed: a Python loop of ten million additions took {loop['before']} s before the run"
+            f"{after} (0.6 s on a quiet day of the 2-core benchmark machine; compare only runs of "
+            "similar speed).",
+        ]
+    if db := machine.get("database_settings"):
+        lines += ["", "Database settings: " + ", ".join(f"`{k}` {v}" for k, v in sorted(db.items())) + "."]
+    return lines
 
 
 def update_docs(path: Path, results: dict[str, Any]) -> None:

@@ -4,8 +4,11 @@ without touching the prose around it."""
 from __future__ import annotations
 
 import io
+import json
 
+import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from pingantong.bench.management.commands.bench import DEFAULT_SCALES, default_scale, discover
 from pingantong.bench.report import END, START, render, update_docs, verdict
@@ -98,3 +101,44 @@ def test_a_runs_sqlite_scratch_database_is_removed_afterwards(tmp_path):
     command.drop_scratch_database()
     assert not list(tmp_path.iterdir())
     command.drop_scratch_database()  # nothing left to remove: no error
+
+
+@pytest.mark.django_db
+def test_a_run_records_the_hosts_speed_before_and_after_and_the_database_settings(
+    tmp_path, settings, monkeypatch
+):
+    """Runs on a shared host compare only at similar speeds: each run says how fast the host was
+    and how the database was set up, in its JSON and in the docs' table."""
+    from pingantong.bench import host
+    from pingantong.bench.management.commands.bench import Command
+
+    monkeypatch.setattr(host, "HOST_LOOP_ADDITIONS", 100_000)
+    settings.VAR_DIR = tmp_path
+    out = io.StringIO()
+
+    def bench_tiny(scale: float) -> dict:
+        return {"figures": [{"name": "one", "value": 1.0, "unit": "x"}]}
+
+    path = tmp_path / "run.json"
+    Command(stdout=out).run_benchmarks(
+        {"tiny": bench_tiny}, ["tiny"], {"scale": 1.0, "json_path": str(path), "docs": None}
+    )
+    results = json.loads(path.read_text())
+    loop = results["machine"]["host_loop_s"]
+    assert loop["before"] > 0 and loop["after"] > 0
+    assert f"ten million additions in {loop['before']} s" in out.getvalue()
+    recorded = results["machine"]["database_settings"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for name in ("synchronous_commit", "max_wal_size", "wal_buffers"):
+                cursor.execute(f"SHOW {name}")
+                assert recorded[name] == cursor.fetchone()[0]
+            shown = f"`synchronous_commit` {recorded['synchronous_commit']}"
+        else:
+            cursor.execute("PRAGMA journal_mode")
+            assert recorded["journal_mode"] == cursor.fetchone()[0]
+            shown = f"`journal_mode` {recorded['journal_mode']}"
+    text = render(results)
+    assert f"took {loop['before']} s before the run, {loop['after']} s after" in text
+    assert shown in text
+    assert "Host speed" not in render(RESULTS), "older runs without the figure render as before"

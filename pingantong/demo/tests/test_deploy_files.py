@@ -21,17 +21,29 @@ UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 CONDITIONAL = {"pingantong-smpp.service": {"smpp-receipts"}}
 
 
-def _commands(unit: Path) -> list[list[str]]:
-    """The pingantong argument lists of a unit's Exec lines (after env(1) assignments)."""
+def _exec_lines(unit: Path) -> list[tuple[dict[str, str], list[str]]]:
+    """Each Exec line of a unit: the variables it sets through env(1), and the words after them."""
     text = unit.read_text().replace("\\\n", " ")
     result = []
     for line in text.splitlines():
         if not re.match(r"^Exec(Start|StartPost|StartPre)=", line):
             continue
         words = shlex.split(line.split("=", 1)[1].lstrip("-"))
+        env: dict[str, str] = {}
         if words and words[0].endswith("/env"):
-            words = [w for w in words[1:] if "=" not in w or w.startswith("--")]
-        assert words[0].endswith("/.venv/bin/pingantong"), line
+            words = words[1:]
+            while words and "=" in words[0] and not words[0].startswith("-"):
+                name, value = words.pop(0).split("=", 1)
+                env[name] = value
+        result.append((env, words))
+    return result
+
+
+def _commands(unit: Path) -> list[list[str]]:
+    """The pingantong argument lists of a unit's Exec lines (after env(1) assignments)."""
+    result = []
+    for _env, words in _exec_lines(unit):
+        assert words[0].endswith("/.venv/bin/pingantong"), words
         result.append(words[1:])
     return result
 
@@ -81,6 +93,26 @@ def test_gateway_units_leave_mqtt_to_the_single_mqtt_unit():
     assert "MQTT_URL= " in gateway and "PINGANTONG_MQTT_PORT=0" in gateway
     mqtt = (DEPLOY / "systemd" / "pingantong-mqtt.service").read_text()
     assert "PINGANTONG_WATCH_PORT=0" in mqtt and "PINGANTONG_JT808_PORT=0" in mqtt
+
+
+def test_scaled_gateways_run_the_rules_and_the_writer_in_processes_of_their_own(monkeypatch):
+    """Decision 0144 (issue 4): with the rules and the ingest writer in the gateway's own process,
+    one interpreter lock caps a node below 10,000 msg/s; the scaled mode has Redis for the
+    consoles' pushes, so its gateway unit runs both apart, as the benchmark measured."""
+    from pingantong.gateway.ingest import rules_mode, writer_mode
+
+    env = {
+        k: v
+        for e, _words in _exec_lines(DEPLOY / "systemd" / "pingantong-gateway@.service")
+        for k, v in e.items()
+    }
+    assert env["PINGANTONG_GATEWAY_RULES"] == "process"
+    for name in ("PINGANTONG_GATEWAY_RULES", "PINGANTONG_GATEWAY_WRITER"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert rules_mode() == "process"
+    assert writer_mode(rules_mode()) == "process"
 
 
 def test_balancers_carry_the_device_ports_and_the_websocket_upgrade():

@@ -142,3 +142,101 @@ def test_a_run_records_the_hosts_speed_before_and_after_and_the_database_setting
     assert f"took {loop['before']} s before the run, {loop['after']} s after" in text
     assert shown in text
     assert "Host speed" not in render(RESULTS), "older runs without the figure render as before"
+
+
+def _scratch_beside_the_test_database(tmp_path) -> tuple[str, str, dict]:
+    """A scratch database of the test database's kind, as `use_scratch_database` makes one."""
+    if connection.vendor != "postgresql":
+        return ("sqlite", str(tmp_path / "bench-1.sqlite3"), {})
+    import psycopg
+
+    db = connection.settings_dict
+    conninfo = {
+        k: v
+        for k, v in {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "dbname": db["NAME"]}.items()
+        if v
+    }
+    name = f"{db['NAME']}_scratch_{id(tmp_path)}"
+    with psycopg.connect(**conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return ("postgresql", name, conninfo)
+
+
+def _sql(scratch: tuple[str, str, dict], statement: str) -> list[tuple]:
+    kind, name, conninfo = scratch
+    if kind == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(name)
+        try:
+            rows = conn.execute(statement).fetchall()
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+    import psycopg
+
+    with psycopg.connect(**{**conninfo, "dbname": name}, autocommit=True) as pg:
+        cursor = pg.execute(statement)
+        return cursor.fetchall() if cursor.description else []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_benchmark_of_a_run_starts_from_the_freshly_migrated_scratch_database(
+    tmp_path, settings, monkeypatch
+):
+    """Benchmarks of one run used to share their data: the alarm screens' terminals collided with
+    the alarm centre's identities, and the console's SOS merged into an alarm an earlier benchmark
+    had left open, so neither was measured. Each now starts from the database as migrated."""
+    from pingantong.bench import host
+    from pingantong.bench.management.commands.bench import Command
+
+    monkeypatch.setattr(host, "HOST_LOOP_ADDITIONS", 100_000)
+    settings.VAR_DIR = tmp_path
+    scratch = _scratch_beside_the_test_database(tmp_path)
+    command = Command(stdout=io.StringIO())
+    command._scratch = scratch
+    try:
+        _sql(scratch, "CREATE TABLE terminal (identity varchar(20) PRIMARY KEY)")
+        _sql(scratch, "INSERT INTO terminal VALUES ('migrated')")
+        command.keep_pristine_copy()
+
+        def bench_first(scale: float) -> dict:
+            _sql(scratch, "INSERT INTO terminal VALUES ('3504100001')")
+            return {
+                "figures": [{"name": "rows", "value": _sql(scratch, "SELECT count(*) FROM terminal")[0][0]}]
+            }
+
+        def bench_second(scale: float) -> dict:
+            _sql(scratch, "INSERT INTO terminal VALUES ('3504100001')")  # the same identity again
+            return {
+                "figures": [{"name": "rows", "value": _sql(scratch, "SELECT count(*) FROM terminal")[0][0]}]
+            }
+
+        path = tmp_path / "run.json"
+        command.run_benchmarks(
+            {"first": bench_first, "second": bench_second},
+            ["first", "second"],
+            {"scale": 1.0, "json_path": str(path), "docs": None},
+        )
+        results = json.loads(path.read_text())["benchmarks"]
+        assert "error" not in results["second"], results["second"]
+        assert results["first"]["figures"][0]["value"] == 2
+        assert results["second"]["figures"][0]["value"] == 2
+        assert _sql(scratch, "SELECT identity FROM terminal ORDER BY identity") == [
+            ("3504100001",),
+            ("migrated",),
+        ]
+    finally:
+        command.drop_scratch_database()
+    if scratch[0] == "sqlite":
+        assert not list(tmp_path.glob("bench-1.sqlite3*")), "the copy is removed with the run's database"
+    else:
+        import psycopg
+
+        with psycopg.connect(**scratch[2]) as pg:
+            left = pg.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{scratch[1]}%"]
+            ).fetchall()
+        assert left == []

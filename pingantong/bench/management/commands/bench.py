@@ -150,10 +150,12 @@ class Command(BaseCommand):
         }
         self.stdout.write(f"host speed: a Python loop of ten million additions in {loop_before} s")
         run_started = time.perf_counter()
-        for name in names:
+        for number, name in enumerate(names):
             scale = opts["scale"] if opts["scale"] is not None else default_scale(name, benches[name])
             note = "" if scale >= 1.0 else f" (reduced scale ×{scale:g})"
             self.stdout.write(self.style.MIGRATE_HEADING(f"== {name}{note}"))
+            if number and self._scratch is not None:
+                self.restore_pristine_copy()  # each benchmark on the freshly migrated database
             started = time.perf_counter()
             try:
                 outcome = benches[name](scale)  # type: ignore[operator]
@@ -187,7 +189,8 @@ class Command(BaseCommand):
     _scratch: tuple[str, str, dict] | None = None
 
     def drop_scratch_database(self) -> None:
-        """Scratch databases are per run (per process id): remove this run's when it is done."""
+        """Scratch databases are per run (per process id): remove this run's when it is done, and
+        the migrated copy each benchmark starts from."""
         from django.db import connections
 
         if self._scratch is None:
@@ -195,17 +198,60 @@ class Command(BaseCommand):
         kind, name, conninfo = self._scratch
         connections["default"].close()
         if kind == "sqlite":
-            for suffix in ("", "-wal", "-shm", ".gateway-lock"):
-                Path(f"{name}{suffix}").unlink(missing_ok=True)
-            for journal in Path(name).parent.glob(f"{Path(name).name}.urgent-*"):  # decision 0130
-                journal.unlink(missing_ok=True)
+            _remove_sqlite_files(name)
+            _remove_sqlite_files(_pristine_name(kind, name))
         else:
             import psycopg
 
             with psycopg.connect(**conninfo, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.execute(f'DROP DATABASE IF EXISTS "{_pristine_name(kind, name)}"')
         self.stdout.write(f"scratch database removed: {name}")
         self._scratch = None
+
+    def keep_pristine_copy(self) -> None:
+        """Keep the freshly migrated scratch database aside, so that every benchmark of the run
+        starts from it: a benchmark's clients, terminals and open alarms would otherwise meet the
+        next one's (the same identities, an SOS merged into an alarm already open)."""
+        from django.db import connections
+
+        assert self._scratch is not None
+        kind, name, conninfo = self._scratch
+        connections["default"].close()
+        if kind == "sqlite":
+            import sqlite3
+
+            _remove_sqlite_files(_pristine_name(kind, name))
+            source = sqlite3.connect(name)
+            try:
+                source.execute("VACUUM INTO ?", (_pristine_name(kind, name),))
+            finally:
+                source.close()
+        else:
+            import psycopg
+
+            with psycopg.connect(**conninfo, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{_pristine_name(kind, name)}"')
+                conn.execute(f'CREATE DATABASE "{_pristine_name(kind, name)}" TEMPLATE "{name}"')
+
+    def restore_pristine_copy(self) -> None:
+        """Put the scratch database back as it was after its migrations (`keep_pristine_copy`)."""
+        import shutil
+
+        from django.db import connections
+
+        assert self._scratch is not None
+        kind, name, conninfo = self._scratch
+        connections["default"].close()
+        if kind == "sqlite":
+            _remove_sqlite_files(name)
+            shutil.copyfile(_pristine_name(kind, name), name)
+        else:
+            import psycopg
+
+            with psycopg.connect(**conninfo, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_pristine_name(kind, name)}"')
 
     def use_scratch_database(self) -> None:
         """Benchmarks generate 100,000 clients and millions of events: never in the real database.
@@ -248,6 +294,7 @@ class Command(BaseCommand):
             self._scratch = ("postgresql", name, conninfo)
         self.stdout.write(f"scratch database: {db['NAME']}")
         call_command("migrate", interactive=False, verbosity=0)
+        self.keep_pristine_copy()
 
     def print_table(self, outcome: dict) -> None:
         figures = outcome.get("figures", [])
@@ -259,6 +306,21 @@ class Command(BaseCommand):
                 f"  {fig['name'][:44]:44} {_fmt(fig.get('value')):>12} {fig.get('unit', ''):8} "
                 f"{_fmt(fig.get('target')):>12} {_fmt(fig.get('ceiling')):>12}"
             )
+
+
+def _pristine_name(kind: str, name: str) -> str:
+    """Where a scratch database's freshly migrated copy is kept: a file beside it (SQLite), a
+    database beside it (PostgreSQL)."""
+    return f"{name}.pristine" if kind == "sqlite" else f"{name}_pristine"
+
+
+def _remove_sqlite_files(name: str) -> None:
+    """A SQLite database file and everything beside it: its log, shared memory, the gateway's
+    writers' lock and the urgent journals (decision 0130)."""
+    for suffix in ("", "-wal", "-shm", ".gateway-lock"):
+        Path(f"{name}{suffix}").unlink(missing_ok=True)
+    for journal in Path(name).parent.glob(f"{Path(name).name}.urgent-*"):
+        journal.unlink(missing_ok=True)
 
 
 def _fmt(value) -> str:

@@ -120,6 +120,32 @@ def test_coverage_counts_life_signs_and_confirmations_per_town(client_factory, u
     assert body["total"]["due"] == 1  # a township sees only its own clients
 
 
+def test_the_days_confirmation_tasks_are_read_by_key_not_by_scanning_every_task(
+    client_factory, user_factory, now
+):
+    """The coverage page counts one day's confirmation tasks among a year's (~10 million at
+    100,000 clients): only that day's, and on SQLite through the key's index, not a scan."""
+    from django.db import connection
+
+    from pingantong.care.selectors.coverage import day_confirmation_tasks
+
+    silent = client_factory(region="350404001001", categories=["living_alone"])
+    for days in (-1, 0, 1):  # three days' sweeps, each day's task closed before the next sweep
+        run_daily_confirmation(now=now + dt.timedelta(days=days))
+        Task.objects.filter(client=silent).update(status="cancelled")
+    assert Task.objects.filter(client=silent, kind="confirmation").count() == 3
+    district = user_factory("district", "350404000000")
+    tasks = day_confirmation_tasks(district, day=now.date(), region_prefix="350404")
+    assert list(tasks.values_list("dedupe_key", flat=True)) == [f"confirmation:{now.date()}:{silent.pk}"]
+    if connection.vendor == "sqlite":
+        sql, params = tasks.values_list("region_id", "status", "outcome").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "dedupe_key>? AND dedupe_key<?" in plan, plan
+        assert "SCAN care_task" not in plan and "TEMP B-TREE" not in plan, plan
+
+
 def test_client_support_page_records_a_session_with_intervention_and_a_referral(
     client_factory, user_factory, client
 ):

@@ -55,8 +55,8 @@ def day_confirmation_tasks(user: Any, *, day: dt.date, region_prefix: str) -> Qu
         .filter(
             kind=TaskKind.CONFIRMATION, dedupe_key__startswith=key, region__code__startswith=region_prefix
         )
-        .order_by()
-    )  # counted, not listed: no sort
+        .order_by()  # counted, not listed: no sort
+    )
     if connection.vendor == "sqlite":
         tasks = tasks.filter(dedupe_key__gte=key, dedupe_key__lt=key[:-1] + chr(ord(":") + 1))
     return tasks

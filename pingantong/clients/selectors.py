@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
+from pingantong.core.access import prefix_range
 from pingantong.core.drf import page_of as _page_of
 
 from .choices import ConsentPurpose
@@ -96,8 +97,8 @@ def _looks_like_id_number(text: str) -> bool:
 
 def region_range(prefix: str) -> Q:
     """Codes starting with `prefix`, as a range the B-tree index can serve (`LIKE … ESCAPE` cannot on
-    SQLite): ':' sorts right after '9', so [prefix, prefix + ':') holds exactly the prefixed codes."""
-    return Q(region_id__gte=prefix, region_id__lt=prefix + ":")
+    SQLite; pingantong.core.access.prefix_range)."""
+    return prefix_range("region_id", prefix)
 
 
 def search_clients(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:

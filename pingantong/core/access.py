@@ -131,6 +131,15 @@ def role_prefixes(user: User | Any, roles: Iterable[str]) -> list[str]:
 _role_prefixes = role_prefixes  # the skeleton's name
 
 
+def prefix_range(field: str, prefix: str) -> Q:
+    """Values of `field` starting with `prefix`, as a range a B-tree index can serve: SQLite's
+    `LIKE … ESCAPE` ignores case and so cannot. [prefix, prefix with its last character raised by
+    one) holds exactly the prefixed values under a binary collation (SQLite's, PostgreSQL's C)."""
+    if not prefix:
+        return Q()
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)})
+
+
 def region_lookup(model: type[models.Model] | None, region_field: str) -> str:
     """The ORM path to filter on with `__startswith`.
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 
+from pingantong.core.access import prefix_range
 from pingantong.regions.models import PREFIX_LENGTH, Region, RegionLevel, level_of, prefix_of
 
 from ..choices import CONFIRMING_OUTCOMES, TaskKind, TaskStatus
@@ -58,7 +59,7 @@ def day_confirmation_tasks(user: Any, *, day: dt.date, region_prefix: str) -> Qu
         .order_by()  # counted, not listed: no sort
     )
     if connection.vendor == "sqlite":
-        tasks = tasks.filter(dedupe_key__gte=key, dedupe_key__lt=key[:-1] + chr(ord(":") + 1))
+        tasks = tasks.filter(prefix_range("dedupe_key", key))
     return tasks
 
 

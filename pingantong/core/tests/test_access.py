@@ -7,12 +7,21 @@ import pytest
 from django.contrib.admin.sites import AdminSite
 from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pingantong.accounts.admin import ShiftAdmin
 from pingantong.accounts.choices import Role
 from pingantong.accounts.models import Shift
 from pingantong.accounts.tests.factories import make_shift_in
-from pingantong.core.access import AccessPolicy, region_lookup, region_q, user_may, user_may_in_region
+from pingantong.core.access import (
+    AccessPolicy,
+    prefix_range,
+    region_lookup,
+    region_q,
+    user_may,
+    user_may_in_region,
+)
 from pingantong.testing.regions import DISTRICT, TOWN_A, TOWN_B, ensure_regions, village_of
 from pingantong.testing.users import make_user
 
@@ -250,3 +259,13 @@ def test_viewset_maps_actions_to_policy_actions():
     assert action_for("POST", "claim", True) == "change"  # a record's own action changes it
     assert action_for("POST", "import_rows", False) == "add"
     assert action_for("POST", "claim", True, {"claim": "claim"}) == "claim"
+
+
+@given(
+    prefix=st.text(alphabet="0123456789:;-confirmatin", min_size=1, max_size=6),
+    value=st.text(alphabet="0123456789:;-confirmatin", max_size=10),
+)
+def test_a_prefix_range_holds_exactly_the_values_with_that_prefix(prefix, value):
+    """`prefix_range` (region codes, confirmation keys) under a binary order, as SQLite compares."""
+    bounds = dict(prefix_range("key", prefix).children)
+    assert (bounds["key__gte"] <= value < bounds["key__lt"]) == value.startswith(prefix)
